@@ -1,0 +1,78 @@
+/**
+ * Typed errors for untrusted input. Every refusal the gateway sends carries one of these
+ * stable codes in `{ "error": code, "message": … }`; `docs/errors.md` lists them and a test
+ * keeps that list in step with this registry.
+ *
+ * Misconfiguration is a different kind of error: {@link ConfigError}, thrown at start-up.
+ */
+export const ERRORS = {
+  invalid_request: { status: 400, message: 'The request is malformed.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  unauthenticated: { status: 401, message: 'Sign-in required.' },
+  invalid_credentials: { status: 401, message: 'The username or password is incorrect.' },
+  csrf_rejected: {
+    status: 403,
+    message: 'Cross-site request refused: send the X-CSRF header (or the anti-forgery token) from the same origin.',
+  },
+  cross_site_rejected: { status: 403, message: 'This resource cannot be loaded from another site.' },
+  forbidden: { status: 403, message: 'You do not have access to this resource.' },
+  not_found: { status: 404, message: 'Not found.' },
+  session_not_found: { status: 404, message: 'No such session of yours.' },
+  method_not_allowed: { status: 405, message: 'Method not allowed.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: {
+    status: 415,
+    message: 'Unsupported content type: send application/json or application/x-www-form-urlencoded.',
+  },
+  login_throttled: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
+  internal_error: { status: 500, message: 'Internal error.' },
+  store_unavailable: { status: 503, message: 'The session store is unavailable. Try again shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error answered to the client with a stable code. Throw it from any route or hook. */
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers, e.g. `Retry-After` on `login_throttled`. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, options: { message?: string; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(options.message ?? ERRORS[code].message, { cause: options.cause });
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+/** Thrown by a store when its backend cannot be reached. Mapped to 503 `store_unavailable`: fail closed. */
+export class StoreUnavailableError extends GatehouseError {
+  constructor(cause?: unknown) {
+    super('store_unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** One problem in the configuration: the key (dotted path) and what to do about it. */
+export interface ConfigProblem {
+  key: string;
+  message: string;
+}
+
+/** Misconfiguration found at start-up. Lists every problem at once; each names its key and the fix. */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: ConfigProblem[], source = 'configuration') {
+    super(`Invalid ${source}:\n${problems.map((p) => `  - ${p.key || '(root)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The session store contract. Every backend (memory, sqlite, later redis and postgres) implements
+ * it and runs the one conformance suite in `test/stores/conformance.ts`.
+ *
+ * Records are keyed by {@link SessionRecord.id}, the SHA-256 of the cookie token: the store never
+ * sees the token itself, so a leaked store cannot be replayed as cookies.
+ */
+
+/** The signed-in user as the session knows it. Safe to show to the browser. */
+export interface SessionUser {
+  /** Stable user id (local account id, or `provider:sub` for federated users). */
+  id: string;
+  username?: string;
+  name?: string;
+  email?: string;
+  roles: string[];
+}
+
+export interface SessionRecord {
+  /** base64url(SHA-256(token)). Also the public handle used by `DELETE /auth/sessions/:id`. */
+  id: string;
+  userId: string;
+  user: SessionUser;
+  /** `local` or the id of an OpenID provider. */
+  provider: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  lastSeenAt: number;
+  /** Sliding: moves forward on use, but never past {@link expiresAt}. */
+  idleExpiresAt: number;
+  /** Absolute: fixed at creation, never extended. */
+  expiresAt: number;
+  client: { ip?: string; userAgent?: string };
+  /** Server-side only data (e.g. encrypted OIDC tokens in a later issue). Never sent to the browser. */
+  data?: Record<string, unknown>;
+}
+
+export interface SessionStore {
+  /** The live record, or null when it is unknown or expired (by the store's clock). */
+  get(id: string): Promise<SessionRecord | null>;
+  /** Insert or replace. */
+  set(record: SessionRecord): Promise<void>;
+  /** Slide the idle expiry. A no-op for an unknown id. */
+  touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Delete every session of a user, except `exceptId` when given. Returns how many were deleted. */
+  deleteByUser(userId: string, exceptId?: string): Promise<number>;
+  /** The user's live sessions, newest first. */
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. For `/readyz`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A record is live while the clock is before both expiries. */
+export function isLive(record: SessionRecord, now: number): boolean {
+  return now < record.idleExpiresAt && now < record.expiresAt;
+}
