@@ -4,19 +4,24 @@ import { parseDuration } from './duration.js';
 /**
  * The one configuration schema. Objects are strict: an unknown key is an error, because a typo in
  * a security setting must not silently fall back to a default. `npm run schema` writes the JSON
- * Schema editors use (`gatehouse.schema.json`) from this file.
+ * Schema editors use (`gatehouse.schema.json`) from this file; the descriptions below end up there.
+ *
+ * The schema checks each key on its own. Combinations that are unsafe (a plain-HTTP origin in
+ * production, `SameSite=None`, a CORS wildcard…) are refused in `validate.ts`; paths and store URLs
+ * are made absolute in `load.ts`. `docs/configuration.md` documents every key (a test checks it).
  */
 
-const duration = (fallback: string) =>
+/** `30m`, `12h`, `45s`, `7d`, `500ms`. The JSON Schema carries the pattern so editors flag typos. */
+const DURATION = /^\d+(ms|s|m|h|d)$/;
+
+const duration = (fallback: string, description: string) =>
   z
     .string()
+    .regex(DURATION, 'must be a duration: write e.g. "30m", "12h", "45s", "7d" or "500ms".')
+    .refine((value) => parseDuration(value) !== null, 'must be greater than zero (and below 285,000 years).')
     .default(fallback)
-    .superRefine((value, ctx) => {
-      if (parseDuration(value) === null) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration: write e.g. "30m", "12h", "45s", "7d".` });
-      }
-    })
-    .transform((value) => parseDuration(value) ?? 0);
+    .transform((value) => parseDuration(value) ?? 0)
+    .describe(description);
 
 const urlPath = z
   .string()
@@ -28,114 +33,169 @@ const storeUrl = z
   .regex(/^(memory|sqlite:.+)$/, 'must be "memory" or "sqlite:<path>" (redis and postgres arrive with scale-out).');
 
 export const cookieSchema = z.strictObject({
-  name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie token (letters, digits, -_.).').default('__Host-gatehouse'),
-  sameSite: z.enum(['strict', 'lax', 'none']).default('strict'),
-  secure: z.boolean().default(true),
-  httpOnly: z.boolean().default(true),
-  path: z.string().default('/'),
-  domain: z.string().optional(),
-  /** Max-Age = the absolute timeout, so the session survives a browser restart. false: a browser-session cookie. */
-  persistent: z.boolean().default(true),
+  name: z
+    .string()
+    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie token (letters, digits, -_.).')
+    .default('__Host-gatehouse')
+    .describe('Session cookie name. Must start with "__Host-".'),
+  sameSite: z.enum(['strict', 'lax', 'none']).default('strict').describe('SameSite attribute. "none" is refused.'),
+  secure: z.boolean().default(true).describe('Secure attribute. false is refused.'),
+  httpOnly: z.boolean().default(true).describe('HttpOnly attribute. false is refused.'),
+  path: z.string().default('/').describe('Path attribute. Must be "/" (a __Host- cookie rule).'),
+  domain: z.string().optional().describe('Domain attribute. Refused: a __Host- cookie has no Domain.'),
+  persistent: z
+    .boolean()
+    .default(true)
+    .describe('Max-Age = the absolute timeout, so the session survives a browser restart. false: a browser-session cookie.'),
 });
 
-export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  /** `development` relaxes exactly two things: plain HTTP on a loopback address, and a CORS allowlist. */
-  mode: z.enum(['production', 'development']).default('production'),
-  /** The one origin the browser sees, e.g. `https://app.example.com`. CSRF checks compare against it. */
-  publicOrigin: z.string(),
-  /** Where certificates, keys and the SQLite database live. Relative to the config file. */
-  dataDir: z.string().default('./data'),
-  listen: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8443),
-      tls: z
-        .union([z.literal('self-signed'), z.literal(false), z.strictObject({ cert: z.string(), key: z.string() })])
-        .default('self-signed'),
-    })
-    .prefault({}),
-  /** Trust X-Forwarded-* from a proxy in front (Fastify's trustProxy: true, a hop count, or addresses). */
-  trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string()]).default(false),
-  spa: z
-    .strictObject({
-      root: z.string(),
-      index: z.string().default('index.html'),
-    })
-    .optional(),
-  static: z
-    .array(
-      z.strictObject({
-        path: urlPath,
-        root: z.string(),
-        protected: z.boolean().default(true),
-        /** When set, the session's user needs one of these roles. */
-        roles: z.array(z.string()).optional(),
-      }),
-    )
-    .default([]),
-  session: z
-    .strictObject({
-      /** Default: `sqlite:<dataDir>/gatehouse.db`. A relative sqlite path is relative to the config file. */
-      store: storeUrl.optional(),
-      idleTimeout: duration('30m'),
-      absoluteTimeout: duration('12h'),
-      cookie: cookieSchema.prefault({}),
-    })
-    .prefault({}),
-  local: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      /** Where accounts live. Default: `sqlite:<dataDir>/gatehouse.db` (the same file as sessions). */
-      store: storeUrl.optional(),
-      throttle: z
-        .strictObject({
-          /** Failures for one username within `window` before it is locked for `lockout`. */
-          accountFailures: z.number().int().min(1).default(5),
-          /** Failures from one client address within `window` before it is throttled. */
-          addressFailures: z.number().int().min(1).default(50),
-          window: duration('15m'),
-          /** First lockout; doubles on each further lockout, capped at `maxLockout`, never permanent. */
-          lockout: duration('1m'),
-          maxLockout: duration('15m'),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  cors: z
-    .strictObject({
-      allowOrigins: z.union([z.array(z.string()), z.literal('*'), z.literal(true)]).default([]),
-      allowCredentials: z.boolean().default(true),
-    })
-    .prefault({}),
-  headers: z
-    .strictObject({
-      contentSecurityPolicy: z
-        .union([z.string(), z.literal(false)])
-        .default(
-          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-      referrerPolicy: z.string().default('strict-origin-when-cross-origin'),
-      hsts: z
-        .strictObject({
-          maxAge: z.number().int().min(0).default(31_536_000),
-          includeSubDomains: z.boolean().default(true),
-          preload: z.boolean().default(false),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  auth: z
-    .strictObject({
-      prefix: urlPath.default('/auth'),
-      /** Where a navigation to a protected page without a session is sent (`?returnTo=` is added). */
-      loginPage: urlPath.default('/'),
-    })
-    .prefault({}),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+const staticEntry = z.strictObject({
+  path: urlPath.describe('URL path prefix, e.g. "/files".'),
+  root: z.string().describe('Directory served under `path`. Relative to the config file.'),
+  protected: z.boolean().default(true).describe('Serve files only to a signed-in user.'),
+  roles: z
+    .array(z.string())
+    .optional()
+    .describe("When set, the session's user needs one of these roles."),
 });
+
+const throttle = z.strictObject({
+  accountFailures: z
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Failures for one username within `window` before it is locked for `lockout`.'),
+  addressFailures: z
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe('Failures from one client address within `window` before it is throttled.'),
+  window: duration('15m', 'Window in which failures are counted.'),
+  lockout: duration('1m', 'First lockout; doubles on each further lockout, capped at `maxLockout`, never permanent.'),
+  maxLockout: duration('15m', 'Longest lockout. Must be at least `lockout`.'),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path or URL of gatehouse.schema.json, for editor completion.'),
+    mode: z
+      .enum(['production', 'development'])
+      .default('production')
+      .describe('"development" relaxes exactly two things: plain HTTP on a loopback address, and a CORS allowlist.'),
+    publicOrigin: z
+      .string()
+      .describe('The one origin the browser sees, e.g. "https://app.example.com". CSRF checks compare against it.'),
+    dataDir: z
+      .string()
+      .default('./data')
+      .describe('Where certificates, keys and the SQLite database live. Relative to the config file.'),
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+        port: z.number().int().min(0).max(65535).default(8443).describe('TCP port (0: any free port).'),
+        tls: z
+          .union([z.literal('self-signed'), z.literal(false), z.strictObject({ cert: z.string(), key: z.string() })])
+          .default('self-signed')
+          .describe(
+            '"self-signed" (generated into dataDir), { "cert", "key" } PEM file paths relative to the config file, or false (only behind a TLS proxy, or on loopback in development).',
+          ),
+      })
+      .prefault({})
+      .describe('Where the gateway listens.'),
+    trustProxy: z
+      .union([z.boolean(), z.number().int().min(0), z.string()])
+      .default(false)
+      .describe("Trust X-Forwarded-* from a proxy in front: true, a hop count, or addresses (Fastify's trustProxy)."),
+    spa: z
+      .strictObject({
+        root: z.string().describe('Directory of the built SPA. Relative to the config file.'),
+        index: z.string().default('index.html').describe('File served for unknown paths (client-side routing).'),
+      })
+      .optional()
+      .describe('The single-page application to serve.'),
+    static: z.array(staticEntry).default([]).describe('Extra static directories, protected by default.'),
+    session: z
+      .strictObject({
+        store: storeUrl
+          .optional()
+          .describe(
+            'Session store: "memory" or "sqlite:<path>". Default "sqlite:<dataDir>/gatehouse.db"; a relative path is relative to the config file.',
+          ),
+        idleTimeout: duration('30m', 'A session unused for this long ends. At most `absoluteTimeout`.'),
+        absoluteTimeout: duration('12h', 'A session ends this long after sign-in, however active. At most 400d.'),
+        cookie: cookieSchema.prefault({}).describe('The session cookie.'),
+      })
+      .prefault({})
+      .describe('Server-side sessions.'),
+    local: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe('Offer username/password sign-in with local accounts.'),
+        store: storeUrl
+          .optional()
+          .describe('Where accounts live. Default: "sqlite:<dataDir>/gatehouse.db" (the same file as sessions).'),
+        throttle: throttle.prefault({}).describe('Brute-force protection.'),
+      })
+      .prefault({})
+      .describe('Local accounts.'),
+    cors: z
+      .strictObject({
+        allowOrigins: z
+          .union([z.array(z.string()), z.literal('*'), z.literal(true)])
+          .default([])
+          .describe('Origins allowed to call cross-origin. Development only; "*" and true are refused.'),
+        allowCredentials: z.boolean().default(true).describe('Send Access-Control-Allow-Credentials: true.'),
+      })
+      .prefault({})
+      .describe('CORS. Off by default: the SPA and the API share one origin.'),
+    headers: z
+      .strictObject({
+        contentSecurityPolicy: z
+          .union([z.string(), z.literal(false)])
+          .default(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+          )
+          .describe('Content-Security-Policy header, or false to send none.'),
+        referrerPolicy: z.string().default('strict-origin-when-cross-origin').describe('Referrer-Policy header.'),
+        hsts: z
+          .strictObject({
+            maxAge: z.number().int().min(0).default(31_536_000).describe('max-age in seconds.'),
+            includeSubDomains: z.boolean().default(true).describe('includeSubDomains directive.'),
+            preload: z.boolean().default(false).describe('preload directive (needs includeSubDomains and maxAge >= 1 year).'),
+          })
+          .prefault({})
+          .describe('Strict-Transport-Security header.'),
+      })
+      .prefault({})
+      .describe('Security response headers.'),
+    auth: z
+      .strictObject({
+        prefix: urlPath.default('/auth').describe('URL prefix of the auth endpoints.'),
+        loginPage: urlPath
+          .default('/')
+          .describe('Where a navigation to a protected page without a session is sent (`?returnTo=` is added).'),
+      })
+      .prefault({})
+      .describe('Auth endpoints.'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Log level.'),
+  })
+  .describe('Gatehouse configuration');
 
 /** The configuration as written in the file. */
 export type GatehouseConfigInput = z.input<typeof configSchema>;
-/** The validated configuration: defaults filled, durations in milliseconds, paths absolute, frozen. */
-export type GatehouseConfig = z.output<typeof configSchema>;
+
+/** What the schema alone produces: defaults filled, durations in milliseconds; paths not yet resolved. */
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/**
+ * The validated configuration: defaults filled, durations in milliseconds, paths absolute, store
+ * URLs resolved (`session.store` and `local.store` always set), `publicOrigin` normalized, frozen.
+ */
+export type GatehouseConfig = Omit<ParsedConfig, 'session' | 'local'> & {
+  session: Omit<ParsedConfig['session'], 'store'> & { store: string };
+  local: Omit<ParsedConfig['local'], 'store'> & { store: string };
+};

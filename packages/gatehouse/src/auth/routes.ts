@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionCookie } from '../cookies/session-cookie.js';
+import { antiForgeryToken } from '../csrf/token.js';
+import { GatehouseError } from '../errors.js';
+import type { Audit } from '../http/audit.js';
+import type { KeyRing } from '../keys/keyring.js';
+import type { SessionManager } from '../session/manager.js';
+import { requireSession } from '../session/plugin.js';
+import type { SessionRecord, SessionUser } from '../stores/types.js';
+import { deviceView, sessionView } from './view.js';
+
+/** Verifies a local username + password; throws `invalid_credentials` / `login_throttled`. */
+export type LocalAuthenticator = (username: string, password: string, address: string) => Promise<SessionUser>;
+
+export interface AuthRoutesOptions {
+  sessions: SessionManager;
+  cookie: SessionCookie;
+  keys: KeyRing;
+  audit: Audit;
+  /** Absent when local accounts are disabled: POST /auth/login then answers 404. */
+  authenticate?: LocalAuthenticator | undefined;
+  /** Session cookies carry Max-Age = remaining absolute lifetime when true. */
+  persistentCookie: boolean;
+}
+
+/** Login bodies are small; anything bigger is refused (413) before parsing or hashing. */
+const LOGIN_BODY_LIMIT = 8 * 1024;
+
+const loginBody = {
+  type: 'object',
+  required: ['username', 'password'],
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string', minLength: 1 },
+    password: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+const sessionIdParam = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } },
+} as const;
+
+/** `/auth/*`: the session contract of DESIGN.md. Registered under the configured prefix. */
+export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
+  const { sessions, cookie, keys, audit } = options;
+  const setSessionCookie = (reply: FastifyReply, token: string, record: SessionRecord) =>
+    reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
+
+  app.get('/session', async (request, reply) => {
+    const session = await requireSession(request, reply, cookie);
+    return sessionView(session, antiForgeryToken(keys, session.id));
+  });
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/login',
+    { bodyLimit: LOGIN_BODY_LIMIT, schema: { body: loginBody } },
+    async (request, reply) => {
+      if (!options.authenticate) throw new GatehouseError('not_found', { message: 'Local sign-in is not enabled.' });
+      const { username, password } = request.body;
+      let user: SessionUser;
+      try {
+        user = await options.authenticate(username, password, request.ip);
+      } catch (error) {
+        if (error instanceof GatehouseError && (error.code === 'invalid_credentials' || error.code === 'login_throttled')) {
+          audit(error.code === 'invalid_credentials' ? 'login_failed' : 'login_throttled', request, { method: 'local' });
+        }
+        throw error;
+      }
+      // Session fixation: whatever session the browser presented dies; the new one has a fresh id.
+      const previous = await request.getSession();
+      if (previous) await sessions.revoke(previous.id);
+      const { token, record } = await sessions.create({
+        user,
+        provider: 'local',
+        client: clientInfo(request),
+      });
+      setSessionCookie(reply, token, record);
+      audit('login', request, { method: 'local', userId: user.id, sessionId: record.id });
+      return sessionView(record, antiForgeryToken(keys, record.id));
+    },
+  );
+
+  app.post('/logout', async (request, reply) => {
+    const session = await request.getSession();
+    if (session) {
+      await sessions.revoke(session.id);
+      audit('logout', request, { userId: session.userId, sessionId: session.id });
+    }
+    // Always expire the cookie, with the attributes it was set with.
+    reply.header('set-cookie', cookie.clear());
+    return {};
+  });
+
+  app.get('/sessions', async (request, reply) => {
+    const session = await requireSession(request, reply, cookie);
+    const all = await sessions.list(session.userId);
+    return { sessions: all.map((s) => deviceView(s, session.id)) };
+  });
+
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { schema: { params: sessionIdParam } }, async (request, reply) => {
+    const session = await requireSession(request, reply, cookie);
+    // Only the caller's own sessions: someone else's id answers exactly like an unknown one.
+    const target = await sessions.findOwn(session.userId, request.params.id);
+    if (!target) throw new GatehouseError('session_not_found');
+    await sessions.revoke(target.id);
+    if (target.id === session.id) reply.header('set-cookie', cookie.clear());
+    audit('session_revoked', request, { userId: session.userId, sessionId: session.id, revoked: target.id.slice(0, 12) });
+    return { revoked: 1 };
+  });
+
+  app.delete('/sessions', async (request, reply) => {
+    const session = await requireSession(request, reply, cookie);
+    const revoked = await sessions.revokeUser(session.userId, session.id);
+    audit('sessions_revoked', request, { userId: session.userId, sessionId: session.id, revoked });
+    return { revoked };
+  });
+}
+
+function clientInfo(request: FastifyRequest): SessionRecord['client'] {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip, ...(ua ? { userAgent: ua.slice(0, 256) } : {}) };
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runConfigCheck } from './config-check.js';
+import { runDemo } from './demo.js';
+import { runKeysCommand } from './keys.js';
+import { runStart } from './start.js';
+import { runUsersCommandWithConfig } from './users-entry.js';
+
+const HELP = `gatehouse — a Backend-for-Frontend security gateway for single-page applications
+
+Usage:
+  gatehouse demo [--port 8443] [--data DIR]      everything embedded: demo SPA, demo user, HTTPS
+  gatehouse start --config FILE                  run the gateway
+  gatehouse config check --config FILE           validate a config, print every problem
+  gatehouse users add|list|remove|passwd ... --config FILE
+                                                 local accounts (--password-stdin for scripts)
+  gatehouse keys generate|rotate|list --config FILE
+                                                 the key ring (anti-forgery token keys)
+  gatehouse --version
+
+Configuration reference: docs/configuration.md. GATEHOUSE_* environment variables override keys.
+`;
+
+/** The CLI entry point. Returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'demo':
+        return await runDemo(rest);
+      case 'start':
+        return await runStart(rest);
+      case 'config':
+        if (rest[0] !== 'check') return usage('gatehouse config check --config FILE');
+        return await runConfigCheck(rest.slice(1));
+      case 'users':
+        return await runUsersCommandWithConfig(rest);
+      case 'keys':
+        return await runKeysCommand(rest);
+      case '--version':
+      case '-v':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return command === undefined ? 1 : 0;
+      default:
+        process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (error) {
+    process.stderr.write(`gatehouse ${command}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function usage(text: string): number {
+  process.stderr.write(`usage: ${text}\n`);
+  return 2;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** `--config FILE` (also `-c`), required by the commands that read a config. */
+export function configArg(args: string[], extra: Parameters<typeof parseArgs>[0]['options'] = {}) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, ...extra },
+  });
+  const file = values.config ?? process.env.GATEHOUSE_CONFIG;
+  if (typeof file !== 'string') throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
+  return { file, values, positionals };
+}

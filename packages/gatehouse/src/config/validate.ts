@@ -1,0 +1,233 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { ConfigProblem } from '../errors.js';
+import type { ParsedConfig } from './schema.js';
+
+/**
+ * Unsafe combinations. The schema checks each key on its own; these checks look at keys together
+ * and refuse what would weaken the gateway, each naming its key, the reason (with its source) and
+ * the fix. They take a partial configuration: when part of the file failed the schema, the
+ * sections that parsed are still checked, so every problem is reported in one run.
+ */
+
+/** Each top-level section is present only when it passed the schema. */
+export type PartialConfig = Partial<ParsedConfig>;
+
+/** Cookie Max-Age cap: user agents clamp Expires/Max-Age to 400 days (RFC 6265bis §4.1.2.1, §4.1.2.2). */
+export const MAX_COOKIE_AGE_MS = 400 * 86_400_000;
+
+/** HSTS preload list entry requirements (hstspreload.org): max-age of at least one year. */
+const HSTS_PRELOAD_MIN_SECONDS = 31_536_000;
+
+/** A problem text when `text` is not a bare origin, or the parsed URL when it is. */
+export function parseOrigin(text: string): { url: URL } | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { error: 'not a URL' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { error: `scheme ${url.protocol} is not http(s)` };
+  // Userinfo in an origin is meaningless and a classic phishing vector (RFC 3986 §7.6; WHATWG URL forbids it in origins).
+  if (url.username !== '' || url.password !== '') return { error: 'it contains credentials (user:password@)' };
+  // An origin is scheme, host and port only (RFC 6454 §4): a path, query or fragment is a mistake.
+  if (url.pathname !== '/' || /[?#]/.test(text)) return { error: 'it has a path, query or fragment' };
+  return { url };
+}
+
+/** True for 127.0.0.0/8, ::1 (also as IPv4-mapped) and `localhost`: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (!isIPv6(h)) return false;
+  // The URL parser compresses IPv6: 0:0:0:0:0:0:0:1 → [::1], ::ffff:127.0.0.1 → [::ffff:7f00:1].
+  const compressed = new URL(`http://[${h}]`).hostname;
+  return compressed === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:/.test(compressed);
+}
+
+function formatDuration(ms: number): string {
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  for (const [unit, size] of units) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+function checkPublicOrigin(c: PartialConfig): ConfigProblem[] {
+  if (c.publicOrigin === undefined) return [];
+  const parsed = parseOrigin(c.publicOrigin);
+  if ('error' in parsed) {
+    const message = `"${c.publicOrigin}" is not an origin (${parsed.error}): write scheme://host[:port] only, e.g. "https://app.example.com".`;
+    return [{ key: 'publicOrigin', message }];
+  }
+  // Secure cookies are not sent back over plain HTTP (RFC 6265bis §4.1.2.5), and passwords would travel in clear.
+  if (parsed.url.protocol === 'http:' && c.mode === 'production') {
+    const message =
+      'plain HTTP in production: the session cookie is Secure (RFC 6265bis §4.1.2.5) and passwords would cross the network in clear. Use an https:// origin; for local work only, set "mode": "development".';
+    return [{ key: 'publicOrigin', message }];
+  }
+  return [];
+}
+
+function checkListener(c: PartialConfig): ConfigProblem[] {
+  if (!c.listen || c.listen.tls !== false || c.trustProxy === undefined || c.mode === undefined) return [];
+  // TLS is terminated either here or by a trusted proxy in front (OWASP Transport Layer Security Cheat Sheet).
+  const behindProxy = c.trustProxy !== false && c.trustProxy !== 0 && c.trustProxy !== '';
+  if (behindProxy || (c.mode === 'development' && isLoopbackHost(c.listen.host))) return [];
+  const message =
+    c.mode === 'development'
+      ? `plain HTTP on "${c.listen.host}", which other machines can reach: session cookies and passwords would cross the network in clear. Set "listen.host" to "127.0.0.1", or set "listen.tls" to "self-signed".`
+      : 'plain HTTP without a TLS-terminating proxy: session cookies and passwords would cross the network in clear. Set "listen.tls" to "self-signed" or { "cert", "key" }, or, when a proxy terminates TLS in front, set "trustProxy".';
+  return [{ key: 'listen.tls', message }];
+}
+
+function checkCookie(c: PartialConfig): ConfigProblem[] {
+  const cookie = c.session?.cookie;
+  if (!cookie) return [];
+  const problems: ConfigProblem[] = [];
+  const key = (name: string) => `session.cookie.${name}`;
+  // SameSite=None sends the cookie on cross-site requests, the CSRF vector SameSite exists to close (RFC 6265bis §8.8).
+  if (cookie.sameSite === 'none') {
+    const message =
+      '"none" is refused: cross-site requests would carry the session, and Gatehouse serves one origin, so no legitimate request is cross-site. Use "strict" (the default) or "lax".';
+    problems.push({ key: key('sameSite'), message });
+  }
+  // __Host- cookies must be Secure (RFC 6265bis §4.1.3.2); Secure keeps the session off plain HTTP (§4.1.2.5).
+  if (!cookie.secure) {
+    const message =
+      'false is refused: the session would be sent over plain HTTP, and a __Host- cookie must be Secure (RFC 6265bis §4.1.3.2). Remove the key (browsers accept Secure cookies on http://localhost).';
+    problems.push({ key: key('secure'), message });
+  }
+  // HttpOnly keeps the session out of reach of injected scripts (RFC 6265bis §4.1.2.6; OWASP Session Management Cheat Sheet).
+  if (!cookie.httpOnly) {
+    const message =
+      'false is refused: any script on the page (an XSS, a compromised dependency) could read and exfiltrate the session. Remove the key: the SPA never needs the cookie, it calls /auth/session.';
+    problems.push({ key: key('httpOnly'), message });
+  }
+  // A __Host- cookie has no Domain attribute, so it stays with the one host that set it (RFC 6265bis §4.1.3.2).
+  if (cookie.domain !== undefined) {
+    const message =
+      'refused: a Domain attribute shares the cookie with every subdomain (any of which could read or overwrite the session), and the __Host- prefix forbids it (RFC 6265bis §4.1.3.2). Remove the key.';
+    problems.push({ key: key('domain'), message });
+  }
+  // The __Host- prefix makes the browser enforce Secure, Path=/ and no Domain (RFC 6265bis §4.1.3.2).
+  if (!cookie.name.startsWith('__Host-') || cookie.name.length === '__Host-'.length) {
+    const message = `"${cookie.name}" is refused: the name must start with "__Host-" so browsers reject a copy set by a subdomain or over plain HTTP (RFC 6265bis §4.1.3.2). Use e.g. "__Host-${cookie.name.replace(/^__(Host|Secure)-/i, '') || 'gatehouse'}".`;
+    problems.push({ key: key('name'), message });
+  }
+  // A __Host- cookie must have Path=/ (RFC 6265bis §4.1.3.2).
+  if (cookie.path !== '/') {
+    const message = `"${cookie.path}" is refused: a __Host- cookie must have Path=/ (RFC 6265bis §4.1.3.2), and Path is no security boundary anyway. Remove the key.`;
+    problems.push({ key: key('path'), message });
+  }
+  return problems;
+}
+
+function checkCors(c: PartialConfig): ConfigProblem[] {
+  if (!c.cors) return [];
+  const { allowOrigins, allowCredentials } = c.cors;
+  const key = 'cors.allowOrigins';
+  const fix =
+    'Gatehouse serves the SPA and the API from one origin, so CORS is not needed; in development, list the dev server, e.g. ["http://localhost:5173"].';
+  // Fetch standard §3.2.5 (CORS protocol and credentials): "*" never works with credentials, and
+  // reflecting any origin with credentials lets every site read the user's data.
+  if (allowOrigins === '*' || allowOrigins === true) {
+    const what = allowOrigins === '*' ? '"*"' : 'true (reflect any origin)';
+    const why = allowCredentials
+      ? 'with credentials, any site the user visits could call the API as the user and read the answers (Fetch standard §3.2.5, CORS protocol and credentials)'
+      : "any site could read the gateway's responses, and a wildcard is never needed here";
+    return [{ key, message: `${what} is refused: ${why}. ${fix}` }];
+  }
+  const problems: ConfigProblem[] = [];
+  for (const [i, entry] of allowOrigins.entries()) {
+    const entryKey = `${key}[${i}]`;
+    if (entry === '*') {
+      problems.push({ key: entryKey, message: `"*" is refused: any site could read the user's data. ${fix}` });
+    } else if (entry === 'null') {
+      // Opaque origins serialize as "null" (HTML §7.1.1): sandboxed iframes, data: and file: pages all send it.
+      const message =
+        '"null" is refused: sandboxed iframes and data: or file: pages all send Origin: null, so any site can claim it. List real origins only.';
+      problems.push({ key: entryKey, message });
+    } else {
+      const parsed = parseOrigin(entry);
+      if ('error' in parsed) {
+        const message = `"${entry}" is not an origin (${parsed.error}): write scheme://host[:port] only, e.g. "http://localhost:5173".`;
+        problems.push({ key: entryKey, message });
+      }
+    }
+  }
+  if (allowOrigins.length > 0 && c.mode === 'production') {
+    const message = `a CORS allowlist is refused in production: every listed origin could call the API with the user's session. ${fix} Remove the key, or set "mode": "development" for local work.`;
+    problems.push({ key, message });
+  }
+  return problems;
+}
+
+function checkStatic(c: PartialConfig): ConfigProblem[] {
+  if (!c.static) return [];
+  const trim = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  const prefix = c.auth ? trim(c.auth.prefix) : undefined;
+  const seen = new Map<string, number>();
+  const problems: ConfigProblem[] = [];
+  for (const [i, entry] of c.static.entries()) {
+    const path = trim(entry.path);
+    const key = `static[${i}].path`;
+    // The auth endpoints must stay reachable and unambiguous: files must not shadow /auth/*.
+    if (prefix !== undefined && (path === prefix || path.startsWith(`${prefix}/`))) {
+      const message = `"${entry.path}" is inside auth.prefix "${prefix}", where the login, logout and session endpoints live. Pick another path, e.g. "/files".`;
+      problems.push({ key, message });
+    }
+    const first = seen.get(path);
+    if (first !== undefined) {
+      const message = `"${entry.path}" is also the path of static[${first}]: each static path must be unique. Merge the entries or pick another path.`;
+      problems.push({ key, message });
+    } else {
+      seen.set(path, i);
+    }
+  }
+  return problems;
+}
+
+function checkTimeouts(c: PartialConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const throttle = c.local?.throttle;
+  if (throttle && throttle.maxLockout < throttle.lockout) {
+    const message = `${formatDuration(throttle.maxLockout)} is shorter than local.throttle.lockout (${formatDuration(throttle.lockout)}): the cap would cut the first lockout. Set it to at least ${formatDuration(throttle.lockout)}.`;
+    problems.push({ key: 'local.throttle.maxLockout', message });
+  }
+  const session = c.session;
+  if (session && session.idleTimeout > session.absoluteTimeout) {
+    const message = `${formatDuration(session.idleTimeout)} is longer than session.absoluteTimeout (${formatDuration(session.absoluteTimeout)}), so it would never apply. Set it to at most ${formatDuration(session.absoluteTimeout)}.`;
+    problems.push({ key: 'session.idleTimeout', message });
+  }
+  // User agents cap cookie lifetime at 400 days (RFC 6265bis §4.1.2.2): a longer session would outlive its cookie.
+  if (session && session.absoluteTimeout > MAX_COOKIE_AGE_MS) {
+    const message = `${formatDuration(session.absoluteTimeout)} exceeds 400 days, the longest cookie lifetime browsers allow (RFC 6265bis §4.1.2.2). Set it to "400d" or less.`;
+    problems.push({ key: 'session.absoluteTimeout', message });
+  }
+  return problems;
+}
+
+function checkHsts(c: PartialConfig): ConfigProblem[] {
+  const hsts = c.headers?.hsts;
+  // The preload list rejects entries without includeSubDomains or with max-age below one year (hstspreload.org).
+  if (!hsts?.preload || (hsts.includeSubDomains && hsts.maxAge >= HSTS_PRELOAD_MIN_SECONDS)) return [];
+  const message =
+    'preload needs "includeSubDomains": true and "maxAge" of at least 31536000 (one year), or browsers\' preload lists reject the site (hstspreload.org). Fix those keys, or remove "preload".';
+  return [{ key: 'headers.hsts.preload', message }];
+}
+
+/**
+ * Every unsafe combination in `config`, in file order. Empty when the configuration is safe.
+ * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2
+ * @see https://fetch.spec.whatwg.org/#cors-protocol-and-credentials
+ */
+export function validateConfig(config: PartialConfig): ConfigProblem[] {
+  return [
+    ...checkPublicOrigin(config),
+    ...checkListener(config),
+    ...checkStatic(config),
+    ...checkCookie(config),
+    ...checkTimeouts(config),
+    ...checkCors(config),
+    ...checkHsts(config),
+  ];
+}

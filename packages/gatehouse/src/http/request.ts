@@ -1,0 +1,21 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * A top-level navigation (the user typed, clicked a link, or reloaded) as opposed to a
+ * fetch/XHR or a sub-resource. Only navigations are ever redirected to the login page;
+ * API-style requests always get 401 JSON (a 302 inside fetch ends as an opaque CORS error).
+ */
+export function isNavigation(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const mode = request.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  // Browsers without Fetch Metadata: a request that asks for HTML and carries none of the
+  // markers that fetch wrappers add.
+  const accept = request.headers.accept ?? '';
+  return accept.includes('text/html') && request.headers['x-csrf'] === undefined && request.headers['x-requested-with'] === undefined;
+}
+
+/** One header value: the first when a client repeats it. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.js';
+import { ConfigError } from '../errors.js';
+import { normalizeUsername } from './account-fields.js';
+import { clientAddressKey } from './client-address.js';
+import { createMemoryThrottleBackend } from './throttle-memory.js';
+
+/**
+ * Login throttling: slows online password guessing against one account, and password spraying
+ * from one client, without ever locking anyone out for good.
+ *
+ * OWASP Authentication CS ("Account Lockout"): lock after a number of failures, for a duration
+ * that grows, and never permanently (so an attacker cannot lock a user out forever). OWASP
+ * Credential Stuffing CS: also limit per client address, since spraying tries one password
+ * against many usernames.
+ *
+ * Rules, per key (one for the normalized username, one for the client address):
+ * - `limit` failures within `window` (counted from the first of them) lock the key for `lockout`.
+ * - After a lock expires, the count starts again; reaching the limit again doubles the previous
+ *   lock, up to `maxLockout`. The doubling is remembered until `window` has passed since the last
+ *   lock ended with no further failure.
+ * - A success resets the username key only. It never resets the address key: otherwise an
+ *   attacker could interleave sign-ins to an account of their own to reset it.
+ * - The username key is kept whether or not the account exists, so a lockout says nothing
+ *   about which usernames are real (OWASP Authentication CS, "Authentication Responses").
+ */
+
+/** The state kept per key. Plain data, so a shared backend (Redis) can store it as is. */
+export interface ThrottleEntry {
+  /** Failures counted in the current window. */
+  failures: number;
+  /** When the current window began (the first failure in it), epoch ms. */
+  windowStart: number;
+  /** Locks so far in this episode; the next lock lasts `lockout * 2^lockouts`. */
+  lockouts: number;
+  /** Epoch ms; locked while the clock is before it. 0 when never locked. */
+  lockedUntil: number;
+}
+
+/**
+ * Where throttle state lives. The in-memory one is per process; a shared one lets several
+ * instances agree. Keys are opaque (hashed) and `expiresAt` says when an entry may be dropped.
+ */
+export interface ThrottleBackend {
+  get(key: string): Promise<ThrottleEntry | undefined>;
+  set(key: string, entry: ThrottleEntry, expiresAt: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface LoginThrottleOptions {
+  clock?: Clock;
+  /** Failures for one username within `window` before it is locked. */
+  accountFailures: number;
+  /** Failures from one client address within `window` before it is throttled. */
+  addressFailures: number;
+  /** Milliseconds. */
+  window: number;
+  /** First lock, milliseconds; doubles on each further lock. */
+  lockout: number;
+  /** Longest lock, milliseconds. */
+  maxLockout: number;
+  /** Default: in memory, bounded to `maxKeys` keys. */
+  backend?: ThrottleBackend;
+  /** Bound on keys tracked by the default in-memory backend. Default 100 000. */
+  maxKeys?: number;
+}
+
+export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+export interface LoginThrottle {
+  /** Whether an attempt for this username from this address may proceed now. */
+  check(username: string, address: string): Promise<ThrottleDecision>;
+  recordFailure(username: string, address: string): Promise<void>;
+  /** Resets the username's count (not the address's). */
+  recordSuccess(username: string, address: string): Promise<void>;
+}
+
+/** More doublings than this overflow any sane `maxLockout` anyway. */
+const MAX_LOCKOUTS = 32;
+
+function hashed(prefix: string, value: string): string {
+  // Fixed-size keys bound memory per entry and keep usernames and addresses out of the backend.
+  return `${prefix}:${createHash('sha256').update(value).digest('base64url')}`;
+}
+
+/** The throttle key for a username: the same for every spelling of the same account. */
+export function usernameKey(username: string): string {
+  return hashed('u', normalizeUsername(username));
+}
+
+/** The throttle key for a client address (IPv6 by /64, see `clientAddressKey`). */
+export function addressKey(address: string): string {
+  return hashed('a', clientAddressKey(address));
+}
+
+function validate(o: LoginThrottleOptions): void {
+  const problems: { key: string; message: string }[] = [];
+  const positiveInt = (key: keyof LoginThrottleOptions) => {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      problems.push({ key: `local.throttle.${key}`, message: 'must be a positive integer.' });
+    }
+  };
+  for (const key of ['accountFailures', 'addressFailures', 'window', 'lockout', 'maxLockout'] as const) positiveInt(key);
+  if (problems.length === 0 && o.maxLockout < o.lockout) {
+    problems.push({ key: 'local.throttle.maxLockout', message: 'must be at least local.throttle.lockout.' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Creates a login throttle. @throws ConfigError on nonsensical limits. */
+export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
+  validate(options);
+  const { accountFailures, addressFailures, window, lockout, maxLockout } = options;
+  const clock = options.clock ?? systemClock;
+  const backend = options.backend ?? createMemoryThrottleBackend({ clock, maxKeys: options.maxKeys });
+
+  /** When nothing about the entry matters any more. */
+  const expiresAt = (e: ThrottleEntry): number =>
+    Math.max(e.lockedUntil + window, e.failures > 0 ? e.windowStart + window : 0);
+
+  async function lockedFor(key: string, now: number): Promise<number> {
+    const entry = await backend.get(key);
+    return entry && entry.lockedUntil > now ? entry.lockedUntil - now : 0;
+  }
+
+  async function fail(key: string, limit: number, now: number): Promise<void> {
+    const entry: ThrottleEntry = (await backend.get(key)) ?? { failures: 0, windowStart: now, lockouts: 0, lockedUntil: 0 };
+    // A refused attempt is not an attempt: failures during a lock neither count nor extend it.
+    if (entry.lockedUntil > now) return;
+    if (entry.lockouts > 0 && now >= entry.lockedUntil + window) entry.lockouts = 0;
+    if (entry.failures === 0 || now - entry.windowStart >= window) {
+      entry.failures = 0;
+      entry.windowStart = now;
+    }
+    entry.failures += 1;
+    if (entry.failures >= limit) {
+      entry.lockedUntil = now + Math.min(lockout * 2 ** entry.lockouts, maxLockout);
+      entry.lockouts = Math.min(entry.lockouts + 1, MAX_LOCKOUTS);
+      entry.failures = 0;
+    }
+    await backend.set(key, entry, expiresAt(entry));
+  }
+
+  return {
+    async check(username, address) {
+      const now = clock();
+      const [byUser, byAddress] = await Promise.all([
+        lockedFor(usernameKey(username), now),
+        lockedFor(addressKey(address), now),
+      ]);
+      const waitMs = Math.max(byUser, byAddress);
+      if (waitMs <= 0) return { allowed: true };
+      // Retry-After is whole seconds (RFC 9110 §10.2.3); round up so a retry is never early.
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    },
+
+    async recordFailure(username, address) {
+      const now = clock();
+      await Promise.all([fail(usernameKey(username), accountFailures, now), fail(addressKey(address), addressFailures, now)]);
+    },
+
+    async recordSuccess(username) {
+      await backend.delete(usernameKey(username));
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { authRoutes, type LocalAuthenticator } from './auth/routes.js';
+import { type Clock, systemClock } from './clock.js';
+import type { GatehouseConfig } from './config/schema.js';
+import { SessionCookie } from './cookies/session-cookie.js';
+import { isCrossSiteSubresource } from './csrf/check.js';
+import { registerCsrf } from './csrf/hook.js';
+import { GatehouseError } from './errors.js';
+import { type Audit, createAudit } from './http/audit.js';
+import { registerDevCors } from './http/cors.js';
+import { errorHandler, sendError } from './http/errors.js';
+import { isNavigation } from './http/request.js';
+import { securityHeaders } from './http/security-headers.js';
+import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
+import { SessionManager } from './session/manager.js';
+import { requireSession, sessionPlugin } from './session/plugin.js';
+import { registerStaticMount } from './static/protected.js';
+import { registerSpa } from './static/spa.js';
+import { createSessionStore } from './stores/index.js';
+import type { SessionRecord, SessionStore } from './stores/types.js';
+import { createLocalAccounts, type LocalAccounts } from './local/service.js';
+
+/** Parts a caller may supply instead of the ones the config describes (tests, embedding). */
+export interface GatehouseDeps {
+  clock?: Clock;
+  store?: SessionStore;
+  keys?: KeyRing;
+  local?: LocalAccounts;
+  /** TLS material for the listener; when absent the listener is plain HTTP (tests use inject()). */
+  https?: { cert: string; key: string } | null;
+  /** A pino logger or Fastify logger options; default: pino at the configured level. */
+  logger?: boolean | Record<string, unknown>;
+  /** Adds routes inside the gateway (the demo API) with access to the session guard. */
+  extend?: (app: FastifyInstance, context: GatehouseContext) => Promise<void> | void;
+}
+
+/** What routes added with {@link GatehouseDeps.extend} can use. */
+export interface GatehouseContext {
+  config: GatehouseConfig;
+  sessions: SessionManager;
+  /**
+   * The session, or the refusal: throws 401 (API), 403 (cross-site, missing role); for a
+   * navigation without a session, sends a redirect to the login page and resolves null —
+   * the caller must then `return reply`.
+   */
+  guard: (request: FastifyRequest, reply: FastifyReply, roles?: readonly string[]) => Promise<SessionRecord | null>;
+  audit: Audit;
+}
+
+export interface Gatehouse {
+  app: FastifyInstance;
+  config: GatehouseConfig;
+  sessions: SessionManager;
+  store: SessionStore;
+  local: LocalAccounts | undefined;
+  keys: KeyRing;
+  /** Stops the listener and closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Requests larger than this are refused with 413 unless a route sets its own limit. */
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The composition root: config in, a ready Fastify app out. Every concern lives in its own
+ * folder; this file only decides the order in which they see a request.
+ */
+export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
+  const clock = deps.clock ?? systemClock;
+  const store = deps.store ?? createSessionStore(config.session.store ?? `sqlite:${join(config.dataDir, 'gatehouse.db')}`, { clock });
+  const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
+  const local = deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock) : undefined);
+  const sessions = new SessionManager({
+    store,
+    clock,
+    idleTimeout: config.session.idleTimeout,
+    absoluteTimeout: config.session.absoluteTimeout,
+  });
+  const c = config.session.cookie;
+  const cookie = new SessionCookie({
+    name: c.name,
+    sameSite: c.sameSite,
+    secure: c.secure,
+    httpOnly: c.httpOnly,
+    path: c.path,
+    domain: c.domain,
+    maxAgeSeconds: c.persistent ? Math.floor(config.session.absoluteTimeout / 1000) : undefined,
+  });
+
+  const options = {
+    logger: deps.logger ?? { level: config.logLevel },
+    // Fastify also accepts a hop count at runtime; its types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    requestTimeout: 30_000,
+    // Oversized or malformed HTTP never reaches a route; answer it in the same JSON shape.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const [status, body] =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? [431, { error: 'headers_too_large', message: 'The request headers are too large.' }]
+          : [400, { error: 'invalid_request', message: 'Malformed HTTP request.' }];
+      if (socket.writable) {
+        const json = JSON.stringify(body);
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+      } else socket.destroy(error);
+    },
+  } satisfies FastifyServerOptions;
+  // The HTTPS server type differs from HTTP's only in ways routes never see.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  const audit = createAudit(app.log);
+  const authPrefix = config.auth.prefix;
+  const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async () => {
+    throw new GatehouseError('not_found');
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers(headers);
+    // Session state must never be kept by a browser or a shared cache.
+    if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
+  });
+  if (config.mode === 'development' && Array.isArray(config.cors.allowOrigins)) {
+    registerDevCors(app, config.cors.allowOrigins, config.cors.allowCredentials);
+  }
+  await app.register(sessionPlugin, { sessions, cookie });
+  registerCsrf(app, {
+    publicOrigin: config.publicOrigin,
+    keys,
+    onReject: (request, reason) => audit('csrf_rejected', request, { reason }),
+  });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+
+  const guard: GatehouseContext['guard'] = async (request, reply, roles) => {
+    // Cookie-only GETs (images, downloads) stay possible, but never embedded by another site.
+    if (isCrossSiteSubresource({ secFetchSite: request.headers['sec-fetch-site'] as string | undefined, secFetchMode: request.headers['sec-fetch-mode'] as string | undefined })) {
+      audit('cross_site_rejected', request);
+      throw new GatehouseError('cross_site_rejected');
+    }
+    const session = await request.getSession();
+    if (!session) {
+      if (isNavigation(request)) {
+        const returnTo = encodeURIComponent(request.url);
+        await reply.redirect(`${config.auth.loginPage}?returnTo=${returnTo}`, 302);
+        return null;
+      }
+      return requireSession(request, reply, cookie);
+    }
+    if (roles && roles.length > 0 && !roles.some((r) => session.user.roles.includes(r))) {
+      throw new GatehouseError('forbidden');
+    }
+    return session;
+  };
+
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (request) => {
+        if (isCrossSiteSubresource({ secFetchSite: request.headers['sec-fetch-site'] as string | undefined, secFetchMode: request.headers['sec-fetch-mode'] as string | undefined })) {
+          audit('cross_site_rejected', request);
+          throw new GatehouseError('cross_site_rejected');
+        }
+      });
+      const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
+      await authRoutes(scope, { sessions, cookie, keys, audit, authenticate, persistentCookie: c.persistent });
+    },
+    { prefix: authPrefix },
+  );
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await store.ping();
+      return { ready: true };
+    } catch (error) {
+      return sendError(reply, error instanceof GatehouseError ? error : new GatehouseError('store_unavailable', { cause: error }));
+    }
+  });
+
+  const context: GatehouseContext = { config, sessions, guard, audit };
+  await deps.extend?.(app, context);
+
+  for (const mount of config.static) {
+    await registerStaticMount(app, mount, guard);
+  }
+  if (config.spa) {
+    await registerSpa(app, {
+      root: config.spa.root,
+      index: config.spa.index,
+      reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path)],
+    });
+  }
+
+  return {
+    app,
+    config,
+    sessions,
+    store,
+    local,
+    keys,
+    async close() {
+      await app.close();
+      await store.close();
+      await local?.close();
+    },
+  };
+}

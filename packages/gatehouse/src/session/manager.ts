@@ -1,0 +1,111 @@
+import type { Clock } from '../clock.js';
+import { isLive, type SessionRecord, type SessionStore, type SessionUser } from '../stores/types.js';
+import { generateSessionToken, isWellFormedToken, sessionIdFromToken } from './token.js';
+
+export interface SessionManagerOptions {
+  store: SessionStore;
+  clock: Clock;
+  /** Sliding idle timeout in ms. */
+  idleTimeout: number;
+  /** Absolute lifetime in ms, fixed at creation. */
+  absoluteTimeout: number;
+  /**
+   * Minimum ms between two writes that slide the idle expiry. Writing on every request would
+   * make every read a write; sliding at most this often costs at most this much idle time.
+   * Default: a tenth of the idle timeout, capped at 60 s.
+   */
+  touchInterval?: number;
+}
+
+export interface NewSession {
+  user: SessionUser;
+  provider: string;
+  client: SessionRecord['client'];
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The session core: create, resolve, revoke. Framework-free; the Fastify layer only moves
+ * tokens between cookies and these calls. An invalid session is a null result, not an exception;
+ * only a store failure throws (StoreUnavailableError, which the HTTP layer answers with 503).
+ */
+export class SessionManager {
+  readonly idleTimeout: number;
+  readonly absoluteTimeout: number;
+  private readonly store: SessionStore;
+  private readonly clock: Clock;
+  private readonly touchInterval: number;
+
+  constructor(options: SessionManagerOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.idleTimeout = options.idleTimeout;
+    this.absoluteTimeout = options.absoluteTimeout;
+    this.touchInterval = options.touchInterval ?? Math.min(60_000, Math.floor(options.idleTimeout / 10));
+  }
+
+  /**
+   * A brand-new session with a fresh random token. Callers that replace an existing session
+   * (login while signed in) must revoke the old one: ids are never reused or carried over,
+   * which is what defeats session fixation.
+   */
+  async create(input: NewSession): Promise<{ token: string; record: SessionRecord }> {
+    const now = this.clock();
+    const token = generateSessionToken();
+    const expiresAt = now + this.absoluteTimeout;
+    const record: SessionRecord = {
+      id: sessionIdFromToken(token),
+      userId: input.user.id,
+      user: input.user,
+      provider: input.provider,
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + this.idleTimeout, expiresAt),
+      expiresAt,
+      client: input.client,
+      ...(input.data ? { data: input.data } : {}),
+    };
+    await this.store.set(record);
+    return { token, record };
+  }
+
+  /** The live session for a cookie token, sliding its idle expiry; null when absent, malformed, unknown or expired. */
+  async resolve(token: string | undefined): Promise<SessionRecord | null> {
+    if (!token || !isWellFormedToken(token)) return null;
+    const record = await this.store.get(sessionIdFromToken(token));
+    const now = this.clock();
+    if (!record || !isLive(record, now)) return null;
+    if (now - record.lastSeenAt >= this.touchInterval) {
+      // The absolute timeout is never extended: the idle expiry slides up to it and no further.
+      const idleExpiresAt = Math.min(now + this.idleTimeout, record.expiresAt);
+      await this.store.touch(record.id, now, idleExpiresAt);
+      record.lastSeenAt = now;
+      record.idleExpiresAt = idleExpiresAt;
+    }
+    return record;
+  }
+
+  /** Seconds until the session's absolute expiry, for the cookie's Max-Age. */
+  remainingSeconds(record: SessionRecord): number {
+    return Math.max(0, Math.floor((record.expiresAt - this.clock()) / 1000));
+  }
+
+  async revoke(id: string): Promise<void> {
+    await this.store.delete(id);
+  }
+
+  /** Ends every session of the user except `exceptId`. Returns how many ended. */
+  async revokeUser(userId: string, exceptId?: string): Promise<number> {
+    return this.store.deleteByUser(userId, exceptId);
+  }
+
+  async list(userId: string): Promise<SessionRecord[]> {
+    return this.store.listByUser(userId);
+  }
+
+  /** The user's session with this public id, or null when it is not theirs (or gone). */
+  async findOwn(userId: string, id: string): Promise<SessionRecord | null> {
+    const record = await this.store.get(id);
+    return record && record.userId === userId && isLive(record, this.clock()) ? record : null;
+  }
+}

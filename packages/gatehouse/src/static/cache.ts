@@ -1,0 +1,20 @@
+import { basename } from 'node:path';
+
+/**
+ * Build tools put a content hash in asset names (`index-3f2a9c1b.js`, `app.CfE8x_2k.css`):
+ * such a file never changes, so browsers may keep it for a year without asking again.
+ */
+const HASHED_ASSET = /[.-][A-Za-z0-9_]{8,}\.[a-z0-9]+$/i;
+
+/** Cache-Control for a public SPA file: immutable for hashed assets, revalidate for everything else. */
+export function spaCacheControl(filePath: string): string {
+  const name = basename(filePath);
+  if (name.endsWith('.html')) return 'no-cache';
+  return HASHED_ASSET.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
+/**
+ * Protected files are per-user: never in a shared cache, and not kept by the browser either, so
+ * signing out leaves nothing private behind in the cache.
+ */
+export const PROTECTED_CACHE_CONTROL = 'private, no-store';

@@ -1,0 +1,42 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionRecord } from '../stores/types.js';
+import { PROTECTED_CACHE_CONTROL, spaCacheControl } from './cache.js';
+
+export interface StaticMount {
+  path: string;
+  root: string;
+  protected: boolean;
+  roles?: readonly string[] | undefined;
+}
+
+/** Decides whether a request may read a protected file; throws the refusal otherwise. */
+export type AccessGuard = (request: FastifyRequest, reply: FastifyReply, roles?: readonly string[]) => Promise<SessionRecord | null>;
+
+/**
+ * Mounts a static folder. A protected one is readable only with a live session (and one of its
+ * roles, if any): this is how `<img src>` and download links are protected — by the cookie the
+ * browser sends anyway, never by a token in the URL.
+ */
+export async function registerStaticMount(app: FastifyInstance, mount: StaticMount, guard: AccessGuard): Promise<void> {
+  await app.register(async (scope) => {
+    if (mount.protected) {
+      scope.addHook('onRequest', async (request, reply) => {
+        // null: the guard already answered (a redirect to the login page).
+        if ((await guard(request, reply, mount.roles)) === null) return reply;
+      });
+    }
+    await scope.register(fastifyStatic, {
+      root: mount.root,
+      prefix: `${mount.path}/`,
+      decorateReply: false,
+      index: false,
+      list: false,
+      dotfiles: 'ignore',
+      redirect: false,
+      cacheControl: false,
+      setHeaders: (reply, path) =>
+        reply.header('cache-control', mount.protected ? PROTECTED_CACHE_CONTROL : spaCacheControl(path)),
+    });
+  });
+}

@@ -1,0 +1,30 @@
+import type { Clock } from '../clock.js';
+import { createMemoryStore } from './memory.js';
+import { createSqliteStore } from './sqlite.js';
+import type { SessionStore } from './types.js';
+
+export { createMemoryStore, type MemorySessionStore, type MemoryStoreOptions } from './memory.js';
+export { createSqliteStore, type SqliteSessionStore, type SqliteStoreOptions } from './sqlite.js';
+export { isLive, type SessionRecord, type SessionStore, type SessionUser } from './types.js';
+
+const SQLITE_PREFIX = 'sqlite:';
+
+/**
+ * Open the session store a `session.store` URL names.
+ *
+ * - `memory`: in process memory; sessions are lost on restart.
+ * - `sqlite:/abs/path.db`: a SQLite file (created with its directory if missing).
+ * - `sqlite::memory:`: a private in-memory SQLite database, for tests.
+ *
+ * Config validation reports a bad URL earlier, naming the key; this throw is the last guard.
+ */
+export function createSessionStore(url: string, options: { clock?: Clock } = {}): SessionStore {
+  if (url === 'memory') return createMemoryStore(options);
+  if (url.startsWith(SQLITE_PREFIX)) {
+    const filename = url.slice(SQLITE_PREFIX.length);
+    if (filename !== '') return createSqliteStore({ ...options, filename });
+  }
+  throw new Error(
+    `Unsupported session store URL ${JSON.stringify(url)}: use "memory", "sqlite:/absolute/path.db" or "sqlite::memory:".`,
+  );
+}
