@@ -96,6 +96,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     requestTimeout: 30_000,
+    // Bad input is refused, never reshaped: no type coercion, no silent removal of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Oversized or malformed HTTP never reaches a route; answer it in the same JSON shape.
     clientErrorHandler: (error, socket) => {
       const code = (error as NodeJS.ErrnoException).code;
@@ -116,9 +118,9 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
 
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(async () => {
-    throw new GatehouseError('not_found');
-  });
+  // Gatehouse's own routes take JSON (and urlencoded forms); text/plain is what a cross-site
+  // form can send without a preflight, so it is not parsed at all (415).
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(headers);
     // Session state must never be kept by a browser or a shared cache.
@@ -186,13 +188,19 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   for (const mount of config.static) {
     await registerStaticMount(app, mount, guard);
   }
-  if (config.spa) {
-    await registerSpa(app, {
-      root: config.spa.root,
-      index: config.spa.index,
-      reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path)],
-    });
-  }
+  const spaFallback = config.spa
+    ? await registerSpa(app, {
+        root: config.spa.root,
+        index: config.spa.index,
+        reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path)],
+      })
+    : undefined;
+  app.setNotFoundHandler(
+    spaFallback ??
+      (async () => {
+        throw new GatehouseError('not_found');
+      }),
+  );
 
   return {
     app,

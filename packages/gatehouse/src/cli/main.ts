@@ -68,13 +68,13 @@ function version(): string {
 }
 
 /** `--config FILE` (also `-c`), required by the commands that read a config. */
-export function configArg(args: string[], extra: Parameters<typeof parseArgs>[0]['options'] = {}) {
+export function configArg(args: string[]): { file: string; positionals: string[] } {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, ...extra },
+    options: { config: { type: 'string', short: 'c' } },
   });
   const file = values.config ?? process.env.GATEHOUSE_CONFIG;
-  if (typeof file !== 'string') throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
-  return { file, values, positionals };
+  if (file === undefined) throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
+  return { file, positionals };
 }

@@ -88,13 +88,15 @@ function distance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-/** The candidate closest to `word` when it is plausibly a typo of it, else undefined. */
+/** The candidate closest to `word` when it is plausibly a typo or abbreviation of it, else undefined. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
-    const d = candidate.toLowerCase() === lower ? 0 : distance(lower, candidate.toLowerCase());
+    const other = candidate.toLowerCase();
+    // An abbreviation ("prod", "dev") counts as close as a one-letter typo.
+    const d = other === lower ? 0 : lower.length >= 3 && other.startsWith(lower) ? 1 : distance(lower, other);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

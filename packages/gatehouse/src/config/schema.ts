@@ -18,7 +18,8 @@ const duration = (fallback: string, description: string) =>
   z
     .string()
     .regex(DURATION, 'must be a duration: write e.g. "30m", "12h", "45s", "7d" or "500ms".')
-    .refine((value) => parseDuration(value) !== null, 'must be greater than zero (and below 285,000 years).')
+    // Only a well-formed duration can be zero or too large; a malformed one is reported once, above.
+    .refine((value) => !DURATION.test(value) || parseDuration(value) !== null, 'must be greater than zero (and below 285,000 years).')
     .default(fallback)
     .transform((value) => parseDuration(value) ?? 0)
     .describe(description);
@@ -96,7 +97,12 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
         port: z.number().int().min(0).max(65535).default(8443).describe('TCP port (0: any free port).'),
         tls: z
-          .union([z.literal('self-signed'), z.literal(false), z.strictObject({ cert: z.string(), key: z.string() })])
+          .union([z.literal('self-signed'), z.literal(false), 
+            z.strictObject({
+              cert: z.string().describe('PEM certificate (chain) file. Relative to the config file.'),
+              key: z.string().describe('PEM private key file. Relative to the config file.'),
+            }),
+          ])
           .default('self-signed')
           .describe(
             '"self-signed" (generated into dataDir), { "cert", "key" } PEM file paths relative to the config file, or false (only behind a TLS proxy, or on loopback in development).',

@@ -17,7 +17,7 @@ export interface SpaOptions {
  * as JavaScript. Dotfiles are never served, directories are never listed, and `send` confines
  * every path to the root after decoding.
  */
-export async function registerSpa(app: FastifyInstance, options: SpaOptions): Promise<void> {
+export async function registerSpa(app: FastifyInstance, options: SpaOptions): Promise<NotFoundHandler> {
   await app.register(fastifyStatic, {
     root: options.root,
     prefix: '/',
@@ -29,12 +29,15 @@ export async function registerSpa(app: FastifyInstance, options: SpaOptions): Pr
     setHeaders: (reply, path) => reply.header('cache-control', spaCacheControl(path)),
   });
 
-  app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
+  // The caller installs it as the not-found handler (there is one per app).
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!isSpaRoute(request, options.reservedPrefixes)) throw new GatehouseError('not_found');
     reply.header('cache-control', 'no-cache');
     return reply.sendFile(options.index, options.root);
-  });
+  };
 }
+
+export type NotFoundHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 /** A GET for HTML at a path without an extension, outside the reserved prefixes. */
 export function isSpaRoute(request: FastifyRequest, reservedPrefixes: readonly string[]): boolean {

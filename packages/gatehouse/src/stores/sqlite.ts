@@ -62,7 +62,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
   const t = `"${table}"`;
 
   const stmt = {
-    get: db.prepare<Row>(`SELECT * FROM ${t} WHERE id = ?`),
+    get: db.prepare<unknown[], Row>(`SELECT * FROM ${t} WHERE id = ?`),
     dropIfExpired: db.prepare(`DELETE FROM ${t} WHERE id = ? AND (idle_expires_at <= ? OR expires_at <= ?)`),
     upsert: db.prepare(
       `INSERT INTO ${t} (id, user_id, created_at, last_seen_at, idle_expires_at, expires_at, record)
@@ -81,7 +81,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
       `DELETE FROM ${t} WHERE user_id = ? AND id IS NOT ? AND idle_expires_at > ? AND expires_at > ?`,
     ),
     deleteAllByUser: db.prepare(`DELETE FROM ${t} WHERE user_id = ? AND id IS NOT ?`),
-    list: db.prepare<Row>(
+    list: db.prepare<unknown[], Row>(
       `SELECT * FROM ${t} WHERE user_id = ? AND idle_expires_at > ? AND expires_at > ?
        ORDER BY created_at DESC, id ASC`,
     ),

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { GatehouseError } from '../errors.js';
+import type { SessionUser } from '../stores/types.js';
+import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
+import type { Account, AccountStore, AccountWithHash } from './accounts.js';
+import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
+import type { LoginThrottle } from './throttle.js';
+
+export interface LocalLoginOptions {
+  accounts: AccountStore;
+  throttle: LoginThrottle;
+  /** Reserved for audit timestamps; the throttle has its own clock. */
+  clock?: Clock;
+}
+
+export interface LocalLogin {
+  /**
+   * Checks a username and password, sent from `address` (the client IP as the server trusts it).
+   *
+   * @returns the account, without its hash.
+   * @throws GatehouseError `payload_too_large` (413) for an oversized password or username, before any work;
+   *   `login_throttled` (429, with `Retry-After`) while the username or address is locked;
+   *   `invalid_credentials` (401) for an unknown username or a wrong password alike.
+   */
+  authenticate(username: string, password: string, address: string): Promise<Account>;
+}
+
+/** The session's view of an account. */
+export function toSessionUser(account: Account): SessionUser {
+  const user: SessionUser = { id: account.id, username: account.username, roles: [...account.roles] };
+  if (account.name !== undefined) user.name = account.name;
+  return user;
+}
+
+function withoutHash(account: AccountWithHash): Account {
+  const { passwordHash: _hash, ...rest } = account;
+  return rest;
+}
+
+function throttled(retryAfterSeconds: number): GatehouseError {
+  return new GatehouseError('login_throttled', { headers: { 'Retry-After': String(retryAfterSeconds) } });
+}
+
+/**
+ * Runs `task`s for the same key one after another. Without it, a burst of parallel guesses for
+ * one username would all pass the throttle check before the first failure is recorded.
+ */
+function createKeyedQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const run = previous.then(task);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return run;
+  };
+}
+
+/**
+ * Sign-in with a local account. The checks follow the OWASP Authentication cheat sheet:
+ * the same response for an unknown user and a wrong password, in about the same time, and
+ * throttling that applies equally to usernames that do not exist.
+ */
+export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
+  const { accounts, throttle } = options;
+  // Hashed once, with the real parameters, so that verifying an unknown username costs the same
+  // argon2 work as a known one: response time does not reveal which usernames exist.
+  const dummyHash = hashPassword(randomBytes(32).toString('base64url'));
+  const serialize = createKeyedQueue();
+
+  async function attempt(username: string, password: string, address: string): Promise<Account> {
+    const decision = await throttle.check(username, address);
+    if (!decision.allowed) throw throttled(decision.retryAfterSeconds);
+
+    const account = await accounts.findByUsername(username);
+    const ok = await verifyPassword(account?.passwordHash ?? (await dummyHash), password);
+    if (!account || !ok) {
+      await throttle.recordFailure(username, address);
+      throw new GatehouseError('invalid_credentials');
+    }
+    // Parallel failures from the same address (other usernames) may have crossed its limit while
+    // we were hashing: then this guess's outcome is not revealed either.
+    const after = await throttle.check(username, address);
+    if (!after.allowed) throw throttled(after.retryAfterSeconds);
+    await throttle.recordSuccess(username, address);
+    return withoutHash(account);
+  }
+
+  return {
+    async authenticate(username, password, address) {
+      if (typeof username !== 'string' || typeof password !== 'string') {
+        throw new GatehouseError('invalid_request');
+      }
+      // Size limits first: cheap, and they bound all later work (normalizing, hashing).
+      assertPasswordSize(password);
+      if (Buffer.byteLength(username, 'utf8') > MAX_USERNAME_BYTES) {
+        throw new GatehouseError('payload_too_large', { message: `Username too long (max ${MAX_USERNAME_BYTES} bytes).` });
+      }
+      return serialize(normalizeUsername(username), () => attempt(username, password, String(address ?? '')));
+    },
+  };
+}

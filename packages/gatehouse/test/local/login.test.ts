@@ -1,0 +1,152 @@
+import * as argon2 from '@node-rs/argon2';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GatehouseError } from '../../src/errors.js';
+import { type AccountStore, createAccountStore } from '../../src/local/accounts.js';
+import { createLocalLogin, type LocalLogin, toSessionUser } from '../../src/local/login.js';
+import { createLoginThrottle } from '../../src/local/throttle.js';
+import { type FakeClock, fakeClock } from './fake-clock.js';
+
+// Wrap the real argon2 so tests can count verifications.
+vi.mock('@node-rs/argon2', async (importOriginal) => {
+  const real = await importOriginal<typeof import('@node-rs/argon2')>();
+  return { ...real, hash: vi.fn(real.hash), verify: vi.fn(real.verify) };
+});
+
+const PASSWORD = 'correct horse battery staple';
+const IP = '203.0.113.7';
+
+async function failure(promise: Promise<unknown>): Promise<GatehouseError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GatehouseError);
+  return error as GatehouseError;
+}
+
+describe('local login', () => {
+  let clock: FakeClock;
+  let accounts: AccountStore;
+  let login: LocalLogin;
+
+  beforeEach(async () => {
+    clock = fakeClock();
+    accounts = createAccountStore('memory', { clock });
+    await accounts.add({ username: 'alice', password: PASSWORD, roles: ['admin'], name: 'Alice' });
+    const throttle = createLoginThrottle({
+      clock,
+      accountFailures: 3,
+      addressFailures: 10,
+      window: 15 * 60_000,
+      lockout: 60_000,
+      maxLockout: 15 * 60_000,
+    });
+    login = createLocalLogin({ accounts, throttle, clock });
+    vi.mocked(argon2.verify).mockClear();
+  });
+  afterEach(() => accounts.close());
+
+  it('returns the account, without its hash, for the right password', async () => {
+    const account = await login.authenticate(' Alice', PASSWORD, IP);
+    expect(account).toMatchObject({ username: 'alice', name: 'Alice', roles: ['admin'] });
+    expect(account).not.toHaveProperty('passwordHash');
+    expect(toSessionUser(account)).toEqual({ id: account.id, username: 'alice', name: 'Alice', roles: ['admin'] });
+  });
+
+  it('answers an unknown user and a wrong password identically, both after an argon2 verification', async () => {
+    const wrong = await failure(login.authenticate('alice', 'not the password', IP));
+    expect(argon2.verify).toHaveBeenCalledTimes(1);
+    const unknown = await failure(login.authenticate('mallory', 'not the password', IP));
+    // The unknown user costs the same work: a verification against the dummy hash.
+    expect(argon2.verify).toHaveBeenCalledTimes(2);
+    expect(vi.mocked(argon2.verify).mock.calls[1]?.[0]).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+
+    for (const error of [wrong, unknown]) {
+      expect(error.code).toBe('invalid_credentials');
+      expect(error.status).toBe(401);
+      expect(error.headers).toEqual({});
+    }
+    expect(unknown.message).toBe(wrong.message);
+    expect(unknown.toJSON()).toEqual(wrong.toJSON());
+  });
+
+  it('throttles with 429 and Retry-After, refusing even the right password without verifying it', async () => {
+    for (let i = 0; i < 3; i++) await failure(login.authenticate('alice', 'wrong password', IP));
+    vi.mocked(argon2.verify).mockClear();
+    const error = await failure(login.authenticate('alice', PASSWORD, '198.51.100.1'));
+    expect(error.code).toBe('login_throttled');
+    expect(error.status).toBe(429);
+    expect(error.headers).toEqual({ 'Retry-After': '60' });
+    expect(argon2.verify).not.toHaveBeenCalled();
+
+    clock.advance(60_000);
+    await expect(login.authenticate('alice', PASSWORD, IP)).resolves.toMatchObject({ username: 'alice' });
+  });
+
+  it('locks an unknown username exactly like a known one', async () => {
+    const outcomes: string[] = [];
+    for (const username of ['alice', 'nobody']) {
+      for (let i = 0; i < 4; i++) outcomes.push((await failure(login.authenticate(username, 'wrong password', IP))).code);
+    }
+    const lockout = ['invalid_credentials', 'invalid_credentials', 'invalid_credentials', 'login_throttled'];
+    expect(outcomes).toEqual([...lockout, ...lockout]);
+  });
+
+  it('a success resets the account count', async () => {
+    await failure(login.authenticate('alice', 'wrong password', IP));
+    await failure(login.authenticate('alice', 'wrong password', IP));
+    await login.authenticate('alice', PASSWORD, IP);
+    await failure(login.authenticate('alice', 'wrong password', IP));
+    await failure(login.authenticate('alice', 'wrong password', IP));
+    await expect(login.authenticate('alice', PASSWORD, IP)).resolves.toMatchObject({ username: 'alice' });
+  });
+
+  it('refuses a password over 1024 bytes with 413 before the throttle or argon2, and without counting it', async () => {
+    for (let i = 0; i < 5; i++) {
+      const error = await failure(login.authenticate('alice', 'x'.repeat(1025), IP));
+      expect(error).toMatchObject({ code: 'payload_too_large', status: 413, message: 'Password too long (max 1024 bytes).' });
+    }
+    expect(argon2.verify).not.toHaveBeenCalled();
+    await expect(login.authenticate('alice', PASSWORD, IP)).resolves.toMatchObject({ username: 'alice' });
+  });
+
+  it('refuses an oversized username with 413 before any work', async () => {
+    const error = await failure(login.authenticate('u'.repeat(1025), PASSWORD, IP));
+    expect(error).toMatchObject({ code: 'payload_too_large', status: 413 });
+    expect(argon2.verify).not.toHaveBeenCalled();
+  });
+
+  it('serializes parallel guesses for one username, so a burst cannot outrun the lock', async () => {
+    const burst = await Promise.allSettled(
+      Array.from({ length: 10 }, () => login.authenticate('alice', 'wrong password', IP)),
+    );
+    const codes = burst.map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(3);
+    expect(codes.filter((c) => c === 'login_throttled')).toHaveLength(7);
+    expect(argon2.verify).toHaveBeenCalledTimes(3);
+  });
+
+  it('treats a username that could never exist as unknown (same error, same argon2 work)', async () => {
+    const error = await failure(login.authenticate('bad\u0000name', 'wrong password', IP));
+    expect(error.code).toBe('invalid_credentials');
+    expect(argon2.verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not reveal a correct guess when the address got throttled while it was being verified', async () => {
+    // A throttle that allows the attempt, then (as if parallel failures from the same address
+    // crossed its limit meanwhile) refuses on the re-check.
+    const decisions = [{ allowed: true as const }, { allowed: false as const, retryAfterSeconds: 30 }];
+    const recorded: string[] = [];
+    const racing = createLocalLogin({
+      accounts,
+      throttle: {
+        check: async () => decisions.shift() ?? { allowed: true },
+        recordFailure: async () => void recorded.push('failure'),
+        recordSuccess: async () => void recorded.push('success'),
+      },
+    });
+    const error = await failure(racing.authenticate('alice', PASSWORD, IP));
+    expect(error).toMatchObject({ code: 'login_throttled', headers: { 'Retry-After': '30' } });
+    expect(recorded).toEqual([]);
+  });
+});
