@@ -32,7 +32,7 @@ function without(value: unknown, path: readonly PropertyKey[], keys: readonly st
   if (head === undefined) {
     return Array.isArray(value) ? value : Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)));
   }
-  const copy: Record<PropertyKey, unknown> = Array.isArray(value) ? [...value] : { ...value };
+  const copy = (Array.isArray(value) ? [...value] : { ...value }) as Record<PropertyKey, unknown>;
   copy[head] = without(copy[head], rest, keys);
   return copy;
 }

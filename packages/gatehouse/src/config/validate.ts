@@ -68,7 +68,7 @@ function checkPublicOrigin(c: PartialConfig): ConfigProblem[] {
 }
 
 function checkListener(c: PartialConfig): ConfigProblem[] {
-  if (!c.listen || c.listen.tls !== false || c.trustProxy === undefined || c.mode === undefined) return [];
+  if (c.listen?.tls !== false || c.trustProxy === undefined || c.mode === undefined) return [];
   // TLS is terminated either here or by a trusted proxy in front (OWASP Transport Layer Security Cheat Sheet).
   const behindProxy = c.trustProxy !== false && c.trustProxy !== 0 && c.trustProxy !== '';
   if (behindProxy || (c.mode === 'development' && isLoopbackHost(c.listen.host))) return [];
@@ -142,7 +142,7 @@ function checkCors(c: PartialConfig): ConfigProblem[] {
     if (entry === '*') {
       problems.push({ key: entryKey, message: `"*" is refused: any site could read the user's data. ${fix}` });
     } else if (entry === 'null') {
-      // Opaque origins serialize as "null" (HTML §7.1.1): sandboxed iframes, data: and file: pages all send it.
+      // Opaque origins serialize as "null" (HTML Standard, "Origins"): sandboxed iframes, data: and file: pages all send it.
       const message =
         '"null" is refused: sandboxed iframes and data: or file: pages all send Origin: null, so any site can claim it. List real origins only.';
       problems.push({ key: entryKey, message });

@@ -61,12 +61,12 @@ describe('verifyPassword', () => {
   });
 
   it('never truncates: the 200th character of a long password matters', async () => {
-    const long = 'x'.repeat(199) + 'A' + 'y'.repeat(300);
+    const long = `${'x'.repeat(199)}A${'y'.repeat(300)}`;
     const hash = await hashPassword(long);
     expect(await verifyPassword(hash, long)).toBe(true);
-    expect(await verifyPassword(hash, 'x'.repeat(199) + 'B' + 'y'.repeat(300))).toBe(false);
+    expect(await verifyPassword(hash, `${'x'.repeat(199)}B${'y'.repeat(300)}`)).toBe(false);
     // And the last byte of a maximum-length password too.
-    const max = 'z'.repeat(MAX_PASSWORD_BYTES - 1) + '1';
+    const max = `${'z'.repeat(MAX_PASSWORD_BYTES - 1)}1`;
     const maxHash = await hashPassword(max);
     expect(await verifyPassword(maxHash, `${'z'.repeat(MAX_PASSWORD_BYTES - 1)}2`)).toBe(false);
   });
