@@ -69,7 +69,7 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
   const clock = deps.clock ?? systemClock;
-  const store = deps.store ?? createSessionStore(config.session.store ?? `sqlite:${join(config.dataDir, 'gatehouse.db')}`, { clock });
+  const store = deps.store ?? createSessionStore(config.session.store, { clock });
   const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
   const local = deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock) : undefined);
   const sessions = new SessionManager({

@@ -8,8 +8,8 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
   const { file, rest } = takeConfigFlag(args);
   if (!file) throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
   const config = loadConfig(file);
-  const accounts = createAccountStore(config.local.store ?? 'memory', {});
-  const sessions = config.session.store ? createSessionStore(config.session.store, {}) : undefined;
+  const accounts = createAccountStore(config.local.store, {});
+  const sessions = createSessionStore(config.session.store, {});
   try {
     return await runUsersCommand(rest, {
       accounts,
@@ -18,12 +18,16 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
       stderr: process.stderr,
       // A changed password ends every session of the user (OWASP Session Management).
       onPasswordChanged: async (accountId) => {
-        await sessions?.deleteByUser(accountId);
+        await sessions.deleteByUser(accountId);
+      },
+      // A removed account must not stay signed in until its sessions expire.
+      onAccountRemoved: async (accountId) => {
+        await sessions.deleteByUser(accountId);
       },
     });
   } finally {
-    accounts.close();
-    await sessions?.close();
+    await accounts.close();
+    await sessions.close();
   }
 }
 

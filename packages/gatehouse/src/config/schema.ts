@@ -97,7 +97,9 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
         port: z.number().int().min(0).max(65535).default(8443).describe('TCP port (0: any free port).'),
         tls: z
-          .union([z.literal('self-signed'), z.literal(false), 
+          .union([
+            z.literal('self-signed'),
+            z.literal(false),
             z.strictObject({
               cert: z.string().describe('PEM certificate (chain) file. Relative to the config file.'),
               key: z.string().describe('PEM private key file. Relative to the config file.'),

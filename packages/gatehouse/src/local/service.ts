@@ -14,7 +14,7 @@ export interface LocalAccounts {
 }
 
 export function createLocalAccounts(config: GatehouseConfig, clock: Clock, accounts?: AccountStore): LocalAccounts {
-  const store = accounts ?? createAccountStore(config.local.store ?? 'memory', { clock });
+  const store = accounts ?? createAccountStore(config.local.store, { clock });
   const t = config.local.throttle;
   const throttle = createLoginThrottle({
     clock,

@@ -1,0 +1,523 @@
+#!/usr/bin/env node
+// Benchmark: authenticated GET /auth/session, Gatehouse (memory store, SQLite store) side by side
+// with plain Fastify answering the same JSON, in one run. Reports requests/s, p99 and the ratio
+// to plain Fastify. See docs/benchmarks.md.
+//
+//   npm run bench                 full run (5 s warm-up per server, 3 interleaved rounds × 10 s)
+//   BENCH_QUICK=1 npm run bench   smoke run (1 s warm-up, 1 round × 2 s)
+//
+// Env: BENCH_DURATION (s per round, default 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
+//      BENCH_WARMUP (s, 5), BENCH_THREADS (wrk threads, 1), BENCH_PIN (1: pin the server to
+//      CPU 0 and wrk to CPU 1 with taskset when there are >= 2 cores; 0: let the OS schedule),
+//      BENCH_CPU_PROF (a directory: run the Gatehouse servers with --cpu-prof into it).
+import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH_DIR, '..');
+const PKG = join(ROOT, 'packages/gatehouse');
+const DIST_ENTRY = join(PKG, 'dist/server.js');
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+const WRK = process.env.BENCH_WRK ?? '/usr/bin/wrk';
+
+const USERNAME = 'bench';
+const PASSWORD = 'bench password, long enough for any policy';
+const PATH = '/auth/session';
+
+/** The issue's targets: requests/s as a fraction of plain Fastify's. */
+const TARGETS = { memory: 0.85, sqlite: 0.7 };
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const quick = flag('BENCH_QUICK');
+const settings = {
+  quick,
+  duration: int('BENCH_DURATION', quick ? 2 : 10, 1, 600),
+  rounds: int('BENCH_ROUNDS', quick ? 1 : 3, 1, 20),
+  connections: int('BENCH_CONNECTIONS', 50, 1, 10_000),
+  warmup: int('BENCH_WARMUP', quick ? 1 : 5, 0, 120),
+  threads: int('BENCH_THREADS', 1, 1, 64),
+  pin: process.env.BENCH_PIN === undefined ? true : flag('BENCH_PIN'),
+  cpuProf: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
+};
+if (settings.threads > settings.connections) settings.threads = settings.connections;
+const cores = os.cpus().length;
+settings.pin = settings.pin && cores >= 2 && existsSync('/usr/bin/taskset');
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed on the way out, whatever the way out is.
+
+const children = new Set();
+let tmp;
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopAll() {
+  const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of alive) child.kill('SIGTERM');
+  await Promise.all(
+    alive.map(
+      (child) =>
+        new Promise((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) return res();
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            res();
+          }, 3000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            res();
+          });
+        }),
+    ),
+  );
+}
+
+function removeTmp() {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  tmp = undefined;
+}
+
+process.on('exit', () => {
+  // Last resort (synchronous): nothing may outlive the run.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  removeTmp();
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping servers`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  console.error(`bench failed: ${error instanceof Error ? error.stack : error}`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+  removeTmp();
+}
+
+async function main() {
+  if (!existsSync(WRK)) throw new Error(`wrk not found at ${WRK} (Debian: apt-get install wrk; or set BENCH_WRK)`);
+  ensureBuild();
+  tmp = mkdtempSync(join(os.tmpdir(), 'gatehouse-bench-'));
+  if (settings.cpuProf) mkdirSync(settings.cpuProf, { recursive: true });
+
+  log(
+    `settings: ${settings.rounds} round(s) × ${settings.duration} s, ${settings.connections} connections, ` +
+      `wrk -t${settings.threads}, warm-up ${settings.warmup} s, ${settings.pin ? 'server on CPU 0, wrk on CPU 1' : 'no CPU pinning'}`,
+  );
+
+  // Gatehouse first: the baseline answers a copy of a real Gatehouse body.
+  const memory = await startGatehouse('memory', 'memory');
+  const sqlite = await startGatehouse('sqlite', `sqlite:${join(tmp, 'sqlite', 'bench.db')}`);
+  const bodyFile = join(tmp, 'session-body.json');
+  writeFileSync(bodyFile, memory.check.body);
+  const plain = await startServer('plain', 'servers/plain.mjs', { BENCH_BODY_FILE: bodyFile });
+  plain.headers = {};
+  plain.check = await verify(plain, { expectBody: memory.check.body });
+
+  const servers = [
+    { key: 'plain', label: 'plain Fastify (baseline)', ...plain },
+    { key: 'memory', label: 'Gatehouse, memory store', ...memory },
+    { key: 'sqlite', label: 'Gatehouse, SQLite store', ...sqlite },
+  ];
+  for (const s of servers) {
+    log(`${s.key}: 200 on ${s.url}, body ${s.check.bodyBytes} B, response headers ${s.check.headerBytes} B`);
+  }
+
+  if (settings.warmup > 0) {
+    for (const s of servers) {
+      log(`warm-up ${s.key} (${settings.warmup} s)`);
+      const r = await wrk(s, settings.warmup);
+      assertClean(s, r, 'warm-up');
+    }
+  }
+
+  const runs = Object.fromEntries(servers.map((s) => [s.key, []]));
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const s of servers) {
+      const r = await wrk(s, settings.duration);
+      assertClean(s, r, `round ${round}`);
+      runs[s.key].push(r);
+      log(`round ${round}/${settings.rounds} ${s.key.padEnd(6)} ${fmt(r.requestsPerSec, 0).padStart(8)} req/s  p99 ${fmt(r.p99Ms, 2)} ms`);
+    }
+  }
+
+  // After: every gateway still answers 200 with the user, so no round measured refusals.
+  for (const s of servers) await verify(s, { expectBody: s.key === 'plain' ? memory.check.body : undefined });
+
+  const results = summarize(servers, runs);
+  const report = {
+    benchmark: 'authenticated GET /auth/session',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    settings: {
+      rounds: settings.rounds,
+      durationSeconds: settings.duration,
+      warmupSeconds: settings.warmup,
+      connections: settings.connections,
+      wrkThreads: settings.threads,
+      cpuPinning: settings.pin ? 'server CPU 0, wrk CPU 1 (taskset)' : 'none',
+      transport: 'plain HTTP/1.1 on 127.0.0.1 (no TLS), keep-alive',
+      gatehouse: 'mode development, listen.tls false, logLevel warn, local account store = session store',
+    },
+    results,
+  };
+
+  const table = markdownTable(results);
+  console.log(`\n${table}\n`);
+  const files = writeReport(report, table);
+  log(`wrote ${files.map((f) => relative(ROOT, f)).join(', ')}`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+async function startGatehouse(key, store) {
+  const dataDir = join(tmp, key);
+  mkdirSync(dataDir, { recursive: true });
+  const server = await startServer(key, 'servers/gatehouse.mjs', {
+    BENCH_STORE: store,
+    BENCH_DATA_DIR: dataDir,
+    BENCH_USERNAME: USERNAME,
+    BENCH_PASSWORD: PASSWORD,
+  }, settings.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProf, '--cpu-prof-name', `${key}-${Date.now()}.cpuprofile`] : []);
+  const cookie = await login(server);
+  server.headers = { cookie, 'sec-fetch-site': 'same-origin' };
+  server.check = await verify(server, { expectUser: USERNAME });
+  return server;
+}
+
+/** Forks a server script and resolves with its loopback URL once it reports it is listening. */
+function startServer(key, script, env, execArgv = []) {
+  return new Promise((res, rej) => {
+    const child = track(
+      fork(join(BENCH_DIR, script), [], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, NODE_ENV: 'production' },
+        execArgv,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      }),
+    );
+    // Server output (warnings, errors) goes to our stderr, prefixed; stdout stays the report.
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk) => {
+        for (const line of chunk.split('\n')) if (line.trim()) process.stderr.write(`[${key}] ${line}\n`);
+      });
+    }
+    const timer = setTimeout(() => rej(new Error(`${key}: server did not start within 30 s`)), 30_000);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      if (message?.type !== 'ready') return rej(new Error(`${key}: unexpected message ${JSON.stringify(message)}`));
+      if (settings.pin) taskset(['-a', '-p', '-c', '0', String(child.pid)]);
+      res({ key, pid: child.pid, port: message.port, url: `http://127.0.0.1:${message.port}${PATH}`, origin: `http://127.0.0.1:${message.port}` });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      rej(new Error(`${key}: server exited before it was ready (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+function taskset(args) {
+  execFileSync('/usr/bin/taskset', args, { stdio: 'ignore' });
+}
+
+/** Logs in once over HTTP, as the SPA does, and returns the `name=value` of the session cookie. */
+async function login(server) {
+  const payload = JSON.stringify({ username: USERNAME, password: PASSWORD });
+  const res = await http(server.port, 'POST', '/auth/login', {
+    'content-type': 'application/json',
+    origin: server.origin,
+    'sec-fetch-site': 'same-origin',
+    'sec-fetch-mode': 'cors',
+    'x-csrf': '1',
+  }, payload);
+  if (res.status !== 200) throw new Error(`${server.key}: login answered ${res.status}: ${res.body}`);
+  const setCookie = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse='));
+  if (!setCookie) throw new Error(`${server.key}: login set no __Host-gatehouse cookie`);
+  return setCookie.split(';', 1)[0];
+}
+
+/** The request wrk will repeat must answer 200 with the right body; a benchmark of 401s would be a lie. */
+async function verify(server, { expectUser, expectBody }) {
+  const res = await http(server.port, 'GET', PATH, server.headers);
+  if (res.status !== 200) throw new Error(`${server.key}: GET ${PATH} answered ${res.status}: ${res.body}`);
+  const json = JSON.parse(res.body);
+  if (expectUser && json?.user?.username !== expectUser) {
+    throw new Error(`${server.key}: GET ${PATH} did not name user ${expectUser}: ${res.body}`);
+  }
+  if (expectBody && res.body !== expectBody) throw new Error(`${server.key}: body differs from the Gatehouse body it copies`);
+  return { status: res.status, body: res.body, bodyBytes: Buffer.byteLength(res.body), headerBytes: res.headerBytes };
+}
+
+function http(port, method, path, headers, body) {
+  return new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 10_000 }, (response) => {
+      let data = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        data += chunk;
+      });
+      response.on('end', () => {
+        const raw = response.rawHeaders;
+        let headerBytes = 0;
+        for (let i = 0; i < raw.length; i += 2) headerBytes += raw[i].length + raw[i + 1].length + 4; // "k: v\r\n"
+        res({ status: response.statusCode, headers: response.headers, body: data, headerBytes });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.on('error', rej);
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+function wrk(server, seconds) {
+  const args = ['-t', String(settings.threads), '-c', String(settings.connections), '-d', `${seconds}s`, '--latency'];
+  for (const [name, value] of Object.entries(server.headers)) args.push('-H', `${name}: ${value}`);
+  args.push(server.url);
+  const [cmd, argv] = settings.pin ? ['/usr/bin/taskset', ['-c', '1', WRK, ...args]] : [WRK, args];
+  return new Promise((res, rej) => {
+    const child = track(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      err += c;
+    });
+    // wrk stops on its own after -d; the guard only catches a hung process.
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', rej);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) return rej(new Error(`wrk exited with ${code ?? signal}: ${err || out}`));
+      try {
+        res(parseWrk(out));
+      } catch (error) {
+        rej(error);
+      }
+    });
+  });
+}
+
+/** The numbers we need from wrk's text report. */
+function parseWrk(text) {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(text);
+  const p50 = /^\s*50%\s+([\d.]+)(us|ms|s)\s*$/m.exec(text);
+  const total = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(text);
+  if (!rps || !p99 || !p50 || !total) throw new Error(`cannot parse wrk output:\n${text}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  return {
+    requestsPerSec: Number(rps[1]),
+    p50Ms: toMs(p50[1], p50[2]),
+    p99Ms: toMs(p99[1], p99[2]),
+    requests: Number(total[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    socketErrors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+function toMs(value, unit) {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
+}
+
+function assertClean(server, r, phase) {
+  if (r.non2xx > 0) throw new Error(`${server.key} ${phase}: ${r.non2xx} non-2xx/3xx responses; the measurement is void`);
+  if (r.socketErrors > 0) throw new Error(`${server.key} ${phase}: ${r.socketErrors} socket errors; the measurement is void`);
+  if (r.requests === 0) throw new Error(`${server.key} ${phase}: no requests completed`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+function summarize(servers, runs) {
+  const baseline = median(runs.plain.map((r) => r.requestsPerSec));
+  const baselineP99 = median(runs.plain.map((r) => r.p99Ms));
+  return servers.map((s) => {
+    const rps = median(runs[s.key].map((r) => r.requestsPerSec));
+    const p99 = median(runs[s.key].map((r) => r.p99Ms));
+    const target = TARGETS[s.key];
+    const ratio = rps / baseline;
+    return {
+      server: s.key,
+      label: s.label,
+      requestsPerSec: round(rps, 0),
+      p50Ms: round(median(runs[s.key].map((r) => r.p50Ms)), 3),
+      p99Ms: round(p99, 3),
+      ratio: round(ratio, 3),
+      p99Ratio: round(p99 / baselineP99, 2),
+      target: target ?? null,
+      met: target === undefined ? null : ratio >= target,
+      responseBodyBytes: s.check.bodyBytes,
+      responseHeaderBytes: s.check.headerBytes,
+      rounds: runs[s.key],
+    };
+  });
+}
+
+function markdownTable(results) {
+  const rows = [
+    '| server | req/s | p99 ms | ratio to plain Fastify | target | met? |',
+    '|---|---:|---:|---:|---:|:---:|',
+  ];
+  for (const r of results) {
+    const target = r.target === null ? '—' : `>= ${Math.round(r.target * 100)}%`;
+    const met = r.met === null ? '—' : r.met ? 'yes' : '**no**';
+    rows.push(`| ${r.label} | ${fmt(r.requestsPerSec, 0)} | ${fmt(r.p99Ms, 2)} | ${(r.ratio * 100).toFixed(1)}% | ${target} | ${met} |`);
+  }
+  return rows.join('\n');
+}
+
+function writeReport(report, table) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = report.date.replace(/[:.]/g, '-');
+  const base = join(RESULTS_DIR, `session-${stamp}${settings.quick ? '-quick' : ''}`);
+  const m = report.machine;
+  const s = report.settings;
+  const md = [
+    `# Benchmark: ${report.benchmark}`,
+    '',
+    `Date: ${report.date}${settings.quick ? ' (quick mode: smoke run, not a measurement)' : ''}`,
+    '',
+    table,
+    '',
+    'Medians over the rounds; ratio = median req/s of the server / median req/s of plain Fastify.',
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; ${m.totalMemGiB} GiB RAM; ${m.os}`,
+    `- Node ${m.node}, Fastify ${m.fastify}, ${m.wrk}`,
+    `- Gatehouse commit ${m.gitCommit}${m.gitDirty ? ' (with uncommitted changes)' : ''}`,
+    '',
+    '## Settings',
+    '',
+    `- ${s.rounds} interleaved round(s) × ${s.durationSeconds} s per server after a ${s.warmupSeconds} s warm-up each; wrk -t${s.wrkThreads} -c${s.connections} --latency`,
+    `- CPU pinning: ${s.cpuPinning}`,
+    `- Transport: ${s.transport}`,
+    `- Gatehouse: ${s.gatehouse}`,
+    '',
+    '## Per round (req/s, p99 ms)',
+    '',
+    ...report.results.map(
+      (r) => `- ${r.server}: ${r.rounds.map((x) => `${fmt(x.requestsPerSec, 0)} / ${fmt(x.p99Ms, 2)}`).join(', ')}`,
+    ),
+    '',
+    '## Responses',
+    '',
+    ...report.results.map((r) => `- ${r.server}: body ${r.responseBodyBytes} B, headers ~${r.responseHeaderBytes} B`),
+    '',
+  ].join('\n');
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(RESULTS_DIR, 'latest.md'), md);
+  return [`${base}.json`, `${base}.md`];
+}
+
+function machineInfo() {
+  const require = createRequire(join(PKG, 'package.json'));
+  const git = (args) => {
+    const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  const wrkVersion = spawnSync(WRK, ['--version'], { encoding: 'utf8' });
+  return {
+    node: process.version,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cores,
+    totalMemGiB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    fastify: require('fastify/package.json').version,
+    wrk: (wrkVersion.stdout || wrkVersion.stderr || '').split('\n')[0].replace(/\s+Copyright.*$/, '').trim() || 'wrk',
+    gitCommit: git(['rev-parse', '--short', 'HEAD']) ?? 'unknown',
+    gitDirty: (git(['status', '--porcelain', '--', 'packages']) ?? '') !== '',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build
+
+/** The servers import the compiled gateway: build it when missing, warn when it looks stale. */
+function ensureBuild() {
+  if (!existsSync(DIST_ENTRY)) {
+    log('packages/gatehouse/dist is missing: running npm run build');
+    const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0 || !existsSync(DIST_ENTRY)) throw new Error('npm run build failed; fix the build, then run the bench again');
+    return;
+  }
+  const built = statSync(DIST_ENTRY).mtimeMs;
+  const newer = newestMtime(join(PKG, 'src'));
+  if (newer > built) {
+    log('warning: packages/gatehouse/src is newer than dist: run `npm run build` to benchmark the current code');
+  }
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function round(n, digits) {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function fmt(n, digits) {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function log(message) {
+  console.error(`[bench] ${message}`);
+}
+
+function flag(name) {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+function int(name, fallback, min, max) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/s$/, ''));
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${raw})`);
+  return n;
+}
