@@ -227,7 +227,7 @@ function startServer(key, script, env, execArgv = []) {
     child.once('message', (message) => {
       clearTimeout(timer);
       if (message?.type !== 'ready') return rej(new Error(`${key}: unexpected message ${JSON.stringify(message)}`));
-      if (settings.pin) taskset(['-a', '-p', '-c', '0', String(child.pid)]);
+      if (settings.pin) taskset([...(process.env.BENCH_PIN_ALL === '1' ? ['-a'] : []), '-p', '-c', '0', String(child.pid)]);
       res({ key, pid: child.pid, port: message.port, url: `http://127.0.0.1:${message.port}${PATH}`, origin: `http://127.0.0.1:${message.port}` });
     });
     child.once('exit', (code, signal) => {

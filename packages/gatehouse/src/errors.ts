@@ -8,6 +8,7 @@
 export const ERRORS = {
   invalid_request: { status: 400, message: 'The request is malformed.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  password_rejected: { status: 400, message: 'The new password does not meet the password policy.' },
   unauthenticated: { status: 401, message: 'Sign-in required.' },
   invalid_credentials: { status: 401, message: 'The username or password is incorrect.' },
   csrf_rejected: {

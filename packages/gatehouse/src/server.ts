@@ -167,7 +167,15 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
         }
       });
       const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
-      await authRoutes(scope, { sessions, cookie, keys, audit, authenticate, persistentCookie: c.persistent });
+      await authRoutes(scope, {
+        sessions,
+        cookie,
+        keys,
+        audit,
+        authenticate,
+        changePassword: local ? (u, cur, next, a) => local.changePassword(u, cur, next, a) : undefined,
+        persistentCookie: c.persistent,
+      });
     },
     { prefix: authPrefix },
   );

@@ -12,6 +12,9 @@ import { deviceView, sessionView } from './view.js';
 /** Verifies a local username + password; throws `invalid_credentials` / `login_throttled`. */
 export type LocalAuthenticator = (username: string, password: string, address: string) => Promise<SessionUser>;
 
+/** Checks the current password and sets a new one; throws like {@link LocalAuthenticator} or `password_rejected`. */
+export type PasswordChanger = (username: string, currentPassword: string, newPassword: string, address: string) => Promise<void>;
+
 export interface AuthRoutesOptions {
   sessions: SessionManager;
   cookie: SessionCookie;
@@ -19,6 +22,7 @@ export interface AuthRoutesOptions {
   audit: Audit;
   /** Absent when local accounts are disabled: POST /auth/login then answers 404. */
   authenticate?: LocalAuthenticator | undefined;
+  changePassword?: PasswordChanger | undefined;
   /** Session cookies carry Max-Age = remaining absolute lifetime when true. */
   persistentCookie: boolean;
 }
@@ -33,6 +37,16 @@ const loginBody = {
   properties: {
     username: { type: 'string', minLength: 1 },
     password: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+const passwordBody = {
+  type: 'object',
+  required: ['currentPassword', 'newPassword'],
+  additionalProperties: false,
+  properties: {
+    currentPassword: { type: 'string', minLength: 1 },
+    newPassword: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -78,6 +92,26 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       });
       setSessionCookie(reply, token, record);
       audit('login', request, { method: 'local', userId: user.id, sessionId: record.id });
+      return sessionView(record, antiForgeryToken(keys, record.id));
+    },
+  );
+
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/password',
+    { bodyLimit: LOGIN_BODY_LIMIT, schema: { body: passwordBody } },
+    async (request, reply) => {
+      const session = await requireSession(request, reply, cookie);
+      const username = session.user.username;
+      if (!options.changePassword || session.provider !== 'local' || !username) {
+        throw new GatehouseError('not_found', { message: 'This account has no local password.' });
+      }
+      await options.changePassword(username, request.body.currentPassword, request.body.newPassword, request.ip);
+      // OWASP Session Management: a password change ends every other session, and the current
+      // one continues under a fresh id (whoever may have known the old id loses it too).
+      const revoked = await sessions.revokeUser(session.userId);
+      const { token, record } = await sessions.create({ user: session.user, provider: 'local', client: clientInfo(request) });
+      setSessionCookie(reply, token, record);
+      audit('password_changed', request, { userId: session.userId, sessionId: record.id, revoked: revoked - 1 });
       return sessionView(record, antiForgeryToken(keys, record.id));
     },
   );

@@ -6,6 +6,7 @@ export type AuditEvent =
   | 'login_failed'
   | 'login_throttled'
   | 'logout'
+  | 'password_changed'
   | 'session_revoked'
   | 'sessions_revoked'
   | 'csrf_rejected'

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import type { SessionUser } from '../stores/types.js';
-import { type AccountStore, createAccountStore } from './accounts.js';
+import { GatehouseError } from '../errors.js';
+import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, toSessionUser } from './login.js';
 import { createLoginThrottle } from './throttle.js';
 
@@ -10,6 +11,11 @@ export interface LocalAccounts {
   accounts: AccountStore;
   /** The session user for a correct username + password; throws `invalid_credentials`, `login_throttled`, `payload_too_large`. */
   authenticate(username: string, password: string, address: string): Promise<SessionUser>;
+  /**
+   * Changes a user's password after checking the current one (throttled like a sign-in).
+   * Throws `invalid_credentials`, `login_throttled`, or `password_rejected` with the policy's reason.
+   */
+  changePassword(username: string, currentPassword: string, newPassword: string, address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +34,17 @@ export function createLocalAccounts(config: GatehouseConfig, clock: Clock, accou
   return {
     accounts: store,
     authenticate: async (username, password, address) => toSessionUser(await login.authenticate(username, password, address)),
+    changePassword: async (username, currentPassword, newPassword, address) => {
+      await login.authenticate(username, currentPassword, address);
+      try {
+        await store.setPassword(username, newPassword);
+      } catch (error) {
+        if (error instanceof AccountError && error.code === 'weak_password') {
+          throw new GatehouseError('password_rejected', { message: error.message });
+        }
+        throw error;
+      }
+    },
     close: () => store.close(),
   };
 }
