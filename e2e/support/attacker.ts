@@ -1,0 +1,152 @@
+// A hostile site: plain node:http(s) pages that attack the gateway from another origin. Each
+// page records what it could observe into <pre id="out"> (JSON) and then sets
+// document.title = 'done', so the test waits on a signal instead of sleeping.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { freePort } from './gateway.js';
+
+export interface Attacker {
+  origin: string;
+  close(): Promise<void>;
+}
+
+export interface FormField {
+  name: string;
+  value: string;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Embeds a value in an inline script (inside <script>, "</" must not appear). */
+const js = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>Totally harmless page</h1>${body}</body></html>`;
+}
+
+function formPage(target: string, enctype: string, fields: FormField[]): string {
+  const inputs = fields.map((f) => `<input type="hidden" name="${escapeHtml(f.name)}" value="${escapeHtml(f.value)}">`).join('');
+  return page(
+    'form',
+    `<form id="attack" method="POST" action="${escapeHtml(target)}" enctype="${escapeHtml(enctype)}">${inputs}</form>
+<script>document.getElementById('attack').submit();</script>`,
+  );
+}
+
+/** Reads and writes the gateway with fetch(); every attempt's outcome goes into #out. */
+function fetchPage(gateway: string): string {
+  return page(
+    'fetch',
+    `<pre id="out"></pre>
+<script>
+const G = ${js(gateway)};
+async function attempt(name, path, init) {
+  try {
+    const response = await fetch(G + path, init);
+    let body;
+    try { body = await response.text(); } catch (error) { body = 'unreadable: ' + error; }
+    return { name, outcome: 'response', type: response.type, status: response.status, body };
+  } catch (error) {
+    return { name, outcome: 'error', error: String(error) };
+  }
+}
+(async () => {
+  const results = [
+    await attempt('logout with X-CSRF (preflighted)', '/auth/logout', { method: 'POST', credentials: 'include', headers: { 'x-csrf': '1' } }),
+    await attempt('logout, simple request (text/plain)', '/auth/logout', { method: 'POST', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+    await attempt('logout, no-cors urlencoded', '/auth/logout', { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }),
+    await attempt('revoke other sessions (DELETE, preflighted)', '/auth/sessions', { method: 'DELETE', credentials: 'include', headers: { 'x-csrf': '1' } }),
+    await attempt('read /auth/session', '/auth/session', { credentials: 'include' }),
+    await attempt('read /auth/sessions', '/auth/sessions', { credentials: 'include' }),
+    await attempt('read /api/demo/hello', '/api/demo/hello', { credentials: 'include' }),
+    await attempt('read /files/report.txt', '/files/report.txt', { credentials: 'include' }),
+  ];
+  document.getElementById('out').textContent = JSON.stringify(results);
+  document.title = 'done';
+})();
+</script>`,
+  );
+}
+
+/** Embeds the protected image; records whether it loaded. */
+function imagePage(gateway: string): string {
+  return page(
+    'image',
+    `<pre id="out"></pre>
+<script>
+const img = new Image();
+const report = (event) => {
+  document.getElementById('out').textContent = JSON.stringify({ event, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight });
+  document.title = 'done';
+};
+img.onload = () => report('load');
+img.onerror = () => report('error');
+img.id = 'stolen';
+img.src = ${js(`${gateway}/files/gatehouse.svg`)};
+document.body.append(img);
+</script>`,
+  );
+}
+
+/** Frames the SPA (clickjacking); records the iframe's load event and whether its document is readable. */
+function framePage(gateway: string): string {
+  return page(
+    'frame',
+    `<pre id="out"></pre>
+<iframe id="victim" width="600" height="400"></iframe>
+<script>
+const frame = document.getElementById('victim');
+frame.onload = () => {
+  let readable;
+  try { readable = frame.contentDocument !== null && frame.contentDocument.body !== null; } catch (error) { readable = 'error: ' + error; }
+  document.getElementById('out').textContent = JSON.stringify({ event: 'load', readable });
+  document.title = 'done';
+};
+frame.src = ${js(`${gateway}/`)};
+</script>`,
+  );
+}
+
+/**
+ * Serves the attack pages. `tls` (the gateway's own localhost certificate) makes the attacker
+ * https://localhost:<port>: another origin but the SAME site as the gateway, so SameSite=Strict
+ * does not hold the cookie back and the gateway's own checks are what stops the attack. Without
+ * it the attacker is http://127.0.0.1:<port>, a different site altogether.
+ */
+export async function startAttacker(gateway: string, tls?: { cert: string; key: string }): Promise<Attacker> {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://attacker');
+    let html: string | undefined;
+    if (url.pathname === '/form') {
+      const fields = JSON.parse(url.searchParams.get('fields') ?? '[]') as FormField[];
+      html = formPage(`${gateway}${url.searchParams.get('path') ?? '/'}`, url.searchParams.get('enctype') ?? '', fields);
+    } else if (url.pathname === '/fetch') html = fetchPage(gateway);
+    else if (url.pathname === '/image') html = imagePage(gateway);
+    else if (url.pathname === '/frame') html = framePage(gateway);
+    if (html === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+  };
+  const port = await freePort();
+  const server: Server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    origin: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The URL of an auto-submitting form page on the attacker. */
+export function formUrl(attacker: Attacker, path: string, enctype: string, fields: FormField[]): string {
+  const query = new URLSearchParams({ path, enctype, fields: JSON.stringify(fields) });
+  return `${attacker.origin}/form?${query}`;
+}
