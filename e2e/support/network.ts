@@ -1,0 +1,76 @@
+// What really went over the wire to the gateway, from Chromium's DevTools protocol. Playwright's
+// own request events hide responses that CORS or CORP blocked, and preflights; CDP shows the
+// raw request headers (was the cookie sent?) and the status the gateway answered with.
+import type { BrowserContext, Page } from 'playwright-core';
+
+export interface Exchange {
+  seq: number;
+  method?: string;
+  url?: string;
+  preflight: boolean;
+  requestHeaders: Record<string, string>;
+  status?: number;
+  responseHeaders: Record<string, string>;
+  error?: string;
+}
+
+export interface NetworkLog {
+  /** Exchanges with `origin` that reached it (a status came back), in the order they were made. */
+  answered(): Exchange[];
+  /** One line per answered exchange, e.g. `GET /auth/session → 403`, for exact comparisons. */
+  summary(): string[];
+}
+
+const lower = (headers: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+
+export async function recordNetwork(context: BrowserContext, page: Page, origin: string): Promise<NetworkLog> {
+  const cdp = await context.newCDPSession(page);
+  const exchanges = new Map<string, Exchange>();
+  let seq = 0;
+  const get = (id: string): Exchange => {
+    let e = exchanges.get(id);
+    if (!e) {
+      e = { seq: Number.MAX_SAFE_INTEGER, preflight: false, requestHeaders: {}, responseHeaders: {} };
+      exchanges.set(id, e);
+    }
+    return e;
+  };
+  // Extra-info events may arrive before or after the main ones: merge by request id.
+  cdp.on('Network.requestWillBeSent', (event) => {
+    const e = get(event.requestId);
+    e.seq = seq++;
+    e.method = event.request.method;
+    e.url = event.request.url;
+    e.preflight = event.initiator.type === 'preflight';
+  });
+  cdp.on('Network.requestWillBeSentExtraInfo', (event) => {
+    Object.assign(get(event.requestId).requestHeaders, lower(event.headers));
+  });
+  cdp.on('Network.responseReceivedExtraInfo', (event) => {
+    const e = get(event.requestId);
+    e.status = event.statusCode;
+    Object.assign(e.responseHeaders, lower(event.headers));
+  });
+  cdp.on('Network.loadingFailed', (event) => {
+    get(event.requestId).error = [event.errorText, event.corsErrorStatus?.corsError, event.blockedReason].filter(Boolean).join(' ');
+  });
+  await cdp.send('Network.enable');
+
+  const answered = () =>
+    [...exchanges.values()]
+      .filter((e) => e.url?.startsWith(`${origin}/`) && e.status !== undefined)
+      .sort((a, b) => a.seq - b.seq);
+  return {
+    answered,
+    summary: () =>
+      answered().map((e) => {
+        const path = new URL(e.url ?? '').pathname;
+        const allow = e.responseHeaders['access-control-allow-origin'];
+        const cors = allow === undefined ? '' : ` (CORS granted to ${allow})`;
+        // A preflight's exact status does not matter, only that it grants nothing.
+        if (e.preflight) return `preflight ${e.requestHeaders['access-control-request-method']} ${path}${cors}`;
+        return `${e.method} ${path} → ${e.status}${cors}`;
+      }),
+  };
+}
