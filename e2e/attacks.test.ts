@@ -1,32 +1,37 @@
 // A signed-in user opens a hostile page in the same browser (same cookie jar). Whatever that page
-// does — auto-submitted forms, fetch with credentials, <img>, <iframe> — the user stays signed in,
-// the user's sessions stay exactly as they were, and the page reads nothing.
+// does — auto-submitted forms, fetch() with credentials, <img>, <iframe> — the user stays signed
+// in, the user's sessions stay exactly as they were, and the page reads nothing.
 //
-// Two attackers: http://127.0.0.1:<port> is another SITE (SameSite=Strict already keeps the cookie
-// at home); https://localhost:<port> is only another ORIGIN on the same site, so the browser DOES
-// send the cookie and the gateway's own checks (Origin, Sec-Fetch-Site, X-CSRF, no CORS) are what
-// must hold.
+// Two attackers:
+//  - cross-site: http://127.0.0.1:<port>. SameSite=Strict already keeps the cookie at home.
+//  - same-site:  https://localhost:<port>, another ORIGIN on the SAME site (the stand-in for a
+//    sibling subdomain). The browser DOES send the session cookie with its requests, so what stops
+//    them is the gateway itself: Origin / Sec-Fetch-Site checks, X-CSRF, no CORS, CORP, framing
+//    refusal. (Cookies are not isolated by port: the browser also sends the gateway's cookie to
+//    this attacker's own server. That is why a gateway's host name must not be shared with other
+//    services on other ports — a deployment rule, not something a browser test can fix.)
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Attacker, type FormField, formUrl, startAttacker } from './support/attacker.js';
-import { browserAvailable, launchBrowser, newContext, sessionState, signIn } from './support/browser.js';
-import { type DemoGateway, startDemo } from './support/gateway.js';
+import { browserAvailable, newContext, sessionState, signIn, startDemoAndBrowser } from './support/browser.js';
+import type { DemoGateway } from './support/gateway.js';
+import { type NetworkLog, recordNetwork } from './support/network.js';
 
 const COOKIE = '__Host-gatehouse';
 type Kind = 'cross-site' | 'same-site';
 
-interface Seen {
-  method: string;
-  url: string;
-  status: number;
-  cookieSent: boolean;
-  origin: string | undefined;
-  secFetchSite: string | undefined;
-  setCookie: string | undefined;
-  body: string;
-}
+const FETCH_ATTEMPTS = [
+  'logout with X-CSRF (preflighted)',
+  'logout, simple request (text/plain)',
+  'logout, no-cors urlencoded',
+  'revoke other sessions (DELETE, preflighted)',
+  'read /auth/session',
+  'read /auth/sessions',
+  'read /api/demo/hello',
+  'read /files/report.txt',
+];
 
 describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user change nothing', () => {
   let gateway: DemoGateway | undefined;
@@ -37,9 +42,11 @@ describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user cha
   const attackers: Partial<Record<Kind, Attacker>> = {};
   let baseline: Awaited<ReturnType<typeof sessionState>> | undefined;
   let cookieValue = '';
+  let userId = '';
 
   beforeAll(async () => {
-    [gateway, browser] = await Promise.all([startDemo(), launchBrowser()]);
+    ({ gateway, browser } = await startDemoAndBrowser());
+    // The same-site attacker serves https://localhost with the gateway's own demo certificate.
     const tls = {
       cert: await readFile(join(gateway.dataDir, 'tls/localhost.crt'), 'utf8'),
       key: await readFile(join(gateway.dataDir, 'tls/localhost.key'), 'utf8'),
@@ -47,18 +54,34 @@ describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user cha
     attackers['cross-site'] = await startAttacker(gateway.origin);
     attackers['same-site'] = await startAttacker(gateway.origin, tls);
 
-    // A second device, so that "revoke all other sessions" would show.
+    // A second device first, so that a "sign out everywhere else" would show in the list.
     otherDevice = await newContext(browser);
     await signIn(await otherDevice.newPage(), gateway);
     victimContext = await newContext(browser);
     victim = await victimContext.newPage();
     await signIn(victim, gateway);
 
-    baseline = await sessionState(victim);
-    expect(baseline.session).toBe(200);
-    expect(baseline.user).toBe('Demo User');
-    expect(baseline.sessions).toHaveLength(2);
-    cookieValue = (await victimContext.cookies(gateway.origin)).find((c) => c.name === COOKIE)?.value ?? '';
+    userId = (await victim.textContent('#user-id')) ?? '';
+    expect(userId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  // Each attack is judged against the state just before it, so one failure does not cascade
+  // into every later test (a successful attack is undone by signing in again).
+  beforeEach(async () => {
+    const { gw, context, victim } = setup();
+    let state = await sessionState(victim);
+    if (state.session !== 200) {
+      await signIn(victim, gw);
+      state = await sessionState(victim);
+    }
+    if (state.sessions.length < 2 && otherDevice) {
+      await signIn(await otherDevice.newPage(), gw);
+      state = await sessionState(victim);
+    }
+    expect(state).toMatchObject({ session: 200, user: 'Demo User' });
+    expect(state.sessions.length).toBeGreaterThanOrEqual(2);
+    baseline = state;
+    cookieValue = (await context.cookies(gw.origin)).find((c) => c.name === COOKIE)?.value ?? '';
     expect(cookieValue).not.toBe('');
   });
 
@@ -68,13 +91,14 @@ describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user cha
   });
 
   function setup() {
-    if (!gateway || !victimContext || !victim || !baseline) throw new Error('set-up failed');
-    return { gw: gateway, context: victimContext, victim, baseline };
+    if (!gateway || !victimContext || !victim) throw new Error('set-up failed (see beforeAll)');
+    return { gw: gateway, context: victimContext, victim };
   }
 
-  /** The victim is still signed in, with exactly the sessions and the cookie it had. */
+  /** In the victim's own tab: still signed in, with exactly the sessions and the cookie it had. */
   async function expectNothingChanged(): Promise<void> {
-    const { gw, context, victim, baseline } = setup();
+    const { gw, context, victim } = setup();
+    expect(baseline).toBeDefined();
     expect(await sessionState(victim)).toEqual(baseline);
     expect((await context.cookies(gw.origin)).find((c) => c.name === COOKIE)?.value).toBe(cookieValue);
     await victim.reload();
@@ -82,61 +106,44 @@ describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user cha
     await expect.poll(() => victim.textContent('#user-name')).toBe('Demo User');
   }
 
-  /** Opens an attacker page in the victim's context, recording every gateway response it causes. */
-  async function attackPage(run: (page: Page, seen: () => Promise<Seen[]>) => Promise<void>): Promise<void> {
+  /** The attacker's page learnt nothing about the user. */
+  async function expectNothingLeaked(page: Page): Promise<void> {
+    const text = await page.evaluate(() => document.documentElement.outerHTML);
+    for (const secret of ['Demo User', userId, cookieValue, '"username"']) expect(text).not.toContain(secret);
+  }
+
+  /** Opens an attacker page in the victim's browser context (the same cookie jar). */
+  async function attackPage(run: (page: Page, network: NetworkLog) => Promise<void>): Promise<void> {
     const { gw, context } = setup();
     const page = await context.newPage();
-    const pending: Promise<Seen>[] = [];
-    page.on('response', (response: Response) => {
-      if (!response.url().startsWith(`${gw.origin}/`)) return;
-      pending.push(
-        (async () => {
-          const headers = await response.request().allHeaders();
-          return {
-            method: response.request().method(),
-            url: response.url(),
-            status: response.status(),
-            cookieSent: (headers.cookie ?? '').includes(`${COOKIE}=`),
-            origin: headers.origin,
-            secFetchSite: headers['sec-fetch-site'],
-            setCookie: (await response.allHeaders())['set-cookie'],
-            body: await response.text().catch((error: unknown) => `(no body: ${error})`),
-          };
-        })(),
-      );
-    });
-    page.on('requestfailed', async (request) => {
-      if (!request.url().startsWith(`${gw.origin}/`)) return;
-      const r = await request.response().catch(() => null);
-      console.log('FAILED', request.method(), request.url(), request.failure()?.errorText, r?.status(), JSON.stringify(await request.allHeaders().catch(() => ({}))));
-    });
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    const urls = new Map<string, string>();
-    cdp.on('Network.requestWillBeSent', (e) => { urls.set(e.requestId, `${e.request.method} ${e.request.url} type=${e.type} init=${e.initiator.type}`); });
-    cdp.on('Network.requestWillBeSentExtraInfo', (e) => { console.log('REQX', e.requestId, urls.get(e.requestId), JSON.stringify(e.headers), e.headers['sec-fetch-site'], e.headers['sec-fetch-mode'], e.headers.origin, e.headers[':method']); });
-    cdp.on('Network.responseReceivedExtraInfo', (e) => { console.log('RESX', e.requestId, urls.get(e.requestId), e.statusCode, e.headers['content-type']); });
-    cdp.on('Network.loadingFinished', (e) => { console.log('FIN', e.requestId, urls.get(e.requestId)); });
-    cdp.on('Network.responseReceived', (e) => { console.log('RES', e.requestId, urls.get(e.requestId), e.response.status); });
-    cdp.on('Network.loadingFailed', (e) => { console.log('FAIL', e.requestId, urls.get(e.requestId), e.errorText, e.corsErrorStatus?.corsError, e.blockedReason); });
     try {
-      await run(page, () => Promise.all(pending));
+      await run(page, await recordNetwork(context, page, gw.origin));
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- gateway output ---\n${gw.output()}`, { cause: error });
     } finally {
       await page.close();
     }
   }
 
+  async function resultOf<T>(page: Page): Promise<T> {
+    await page.waitForFunction(() => document.title === 'done');
+    return JSON.parse((await page.textContent('#out')) ?? 'null') as T;
+  }
+
   describe.each<Kind>(['cross-site', 'same-site'])('from a %s page', (kind) => {
     const attacker = () => {
       const a = attackers[kind];
-      if (!a) throw new Error('set-up failed');
+      if (!a) throw new Error('set-up failed (see beforeAll)');
       return a;
     };
+    /** The browser sends the cookie to a same-site origin only; either way the gateway must refuse. */
+    const cookieExpected = kind === 'same-site';
 
     const forms: { path: string; enctype: string; fields: (password: string) => FormField[] }[] = [];
     for (const enctype of ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']) {
       forms.push({ path: '/auth/logout', enctype, fields: () => [{ name: 'a', value: '1' }] });
-      // Login CSRF: signing the victim in (into an account the attacker knows) must fail as well.
+      // Login CSRF (signing the victim into an account the attacker knows) must fail as well;
+      // were it accepted, the victim's session would be replaced and the session list change.
       forms.push({
         path: '/auth/login',
         enctype,
@@ -152,51 +159,81 @@ describe.runIf(browserAvailable())('cross-origin attacks on a signed-in user cha
 
     it.each(forms)('auto-submitted form POST $path ($enctype) is refused with csrf_rejected', async ({ path, enctype, fields }) => {
       const { gw } = setup();
-      await attackPage(async (page, seen) => {
+      await attackPage(async (page) => {
         const target = `${gw.origin}${path}`;
         const submitted = page.waitForResponse((r) => r.url() === target && r.request().method() === 'POST');
         await page.goto(formUrl(attacker(), path, enctype, fields(gw.password)), { waitUntil: 'commit' });
         const response = await submitted;
-        await page.waitForURL(target);
-        const [record, ...more] = (await seen()).filter((s) => s.method === 'POST');
-        console.log(kind, path, enctype, JSON.stringify(record), more.length);
+        const sent = await response.request().allHeaders();
+        expect(sent.origin).toBe(attacker().origin);
+        expect(sent['content-type']?.split(';')[0]).toBe(enctype);
+        expect((sent.cookie ?? '').includes(`${COOKIE}=`)).toBe(cookieExpected);
         expect(response.status()).toBe(403);
-        expect(JSON.parse(await response.text())).toEqual({ error: 'csrf_rejected', message: expect.any(String) });
+        expect(await response.json()).toEqual({ error: 'csrf_rejected', message: expect.any(String) });
+        expect((await response.allHeaders())['set-cookie']).toBeUndefined();
       });
       await expectNothingChanged();
     });
 
     it('fetch() with credentials can neither change nor read anything', async () => {
-      await attackPage(async (page, seen) => {
+      await attackPage(async (page, network) => {
         await page.goto(`${attacker().origin}/fetch`);
-        await page.waitForFunction(() => document.title === 'done');
-        const results = JSON.parse((await page.textContent('#out')) ?? 'null');
-        console.log(kind, JSON.stringify(results, null, 1));
-        console.log(kind, JSON.stringify(await seen(), null, 1));
+        const results = await resultOf<unknown[]>(page);
+        // Every attempt is a network error to the page: no status, no body, no opaque success.
+        expect(results).toEqual(FETCH_ATTEMPTS.map((name) => ({ name, outcome: 'error', error: 'TypeError: Failed to fetch' })));
+        await expectNothingLeaked(page);
+        // What reached the gateway: preflights that granted nothing (so the X-CSRF POST and the
+        // DELETE were never sent), and 403 for every request that went through without one.
+        await expect
+          .poll(() => network.summary())
+          .toEqual([
+            'preflight POST /auth/logout',
+            'POST /auth/logout → 403',
+            'POST /auth/logout → 403',
+            'preflight DELETE /auth/sessions',
+            'GET /auth/session → 403',
+            'GET /auth/sessions → 403',
+            'GET /api/demo/hello → 403',
+            'GET /files/report.txt → 403',
+          ]);
+        for (const e of network.answered()) {
+          const withCookie = (e.requestHeaders.cookie ?? '').includes(`${COOKIE}=`);
+          expect(withCookie, `${e.method} ${e.url}`).toBe(cookieExpected && !e.preflight);
+          expect(e.requestHeaders.origin).toBe(attacker().origin);
+        }
       });
       await expectNothingChanged();
     });
 
     it('<img> of a protected file does not load', async () => {
-      await attackPage(async (page, seen) => {
+      await attackPage(async (page, network) => {
         await page.goto(`${attacker().origin}/image`);
-        await page.waitForFunction(() => document.title === 'done');
-        const result = JSON.parse((await page.textContent('#out')) ?? 'null');
-        console.log(kind, JSON.stringify(result));
-        console.log(kind, JSON.stringify(await seen(), null, 1));
+        expect(await resultOf(page)).toEqual({ event: 'error', naturalWidth: 0, naturalHeight: 0 });
+        await expect.poll(() => network.summary()).toEqual(['GET /files/gatehouse.svg → 403']);
+        const [image] = network.answered();
+        expect(image?.requestHeaders['sec-fetch-site']).toBe(kind);
+        expect((image?.requestHeaders.cookie ?? '').includes(`${COOKIE}=`)).toBe(cookieExpected);
       });
       await expectNothingChanged();
     });
 
     it('<iframe> of the SPA is refused', async () => {
-      await attackPage(async (page, seen) => {
+      await attackPage(async (page, network) => {
         const messages: string[] = [];
         page.on('console', (m) => messages.push(m.text()));
         await page.goto(`${attacker().origin}/frame`);
-        await page.waitForFunction(() => document.title === 'done');
-        const result = JSON.parse((await page.textContent('#out')) ?? 'null');
-        console.log(kind, JSON.stringify(result), page.frames().map((f) => f.url()), messages);
-        console.log(kind, JSON.stringify(await seen(), null, 1));
+        expect(await resultOf(page)).toEqual({ event: 'load', readable: false });
+        const child = page.frames().find((f) => f !== page.mainFrame());
+        // Chromium replaces a refused frame with its error page; the SPA never runs in it.
+        expect(child?.url()).toBe('chrome-error://chromewebdata/');
+        expect(await child?.$('#signed-in')).toBeNull();
+        await expect.poll(() => messages.join('\n')).toContain(`violates the following Content Security Policy directive: "frame-ancestors 'none'"`);
+        // Only the document itself was fetched: no app.js, no /auth/session from inside the frame.
+        await expect.poll(() => network.summary()).toEqual(['GET / → 200']);
+        const [frame] = network.answered();
+        expect(frame?.responseHeaders['x-frame-options']).toBe('DENY');
+        expect(frame?.responseHeaders['content-security-policy']).toContain("frame-ancestors 'none'");
+        await expectNothingLeaked(page);
       });
       await expectNothingChanged();
     });

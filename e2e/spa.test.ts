@@ -2,8 +2,8 @@
 // read, no token anywhere in the page, a cookie-protected image, and sign-out.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserAvailable, launchBrowser, newContext, signIn } from './support/browser.js';
-import { type DemoGateway, startDemo } from './support/gateway.js';
+import { artifactPath, browserAvailable, newContext, signIn, startDemoAndBrowser } from './support/browser.js';
+import type { DemoGateway } from './support/gateway.js';
 
 const COOKIE = '__Host-gatehouse';
 
@@ -12,7 +12,7 @@ describe.runIf(browserAvailable())('demo SPA in Chromium', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    [gateway, browser] = await Promise.all([startDemo(), launchBrowser()]);
+    ({ gateway, browser } = await startDemoAndBrowser());
   });
 
   afterAll(async () => {

@@ -2,8 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import type { DemoGateway } from './gateway.js';
-import { REPO_ROOT } from './gateway.js';
+import { type DemoGateway, REPO_ROOT, startDemo } from './gateway.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(REPO_ROOT, 'e2e/artifacts');
@@ -19,7 +18,7 @@ export function browserAvailable(): boolean {
   return false;
 }
 
-export function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: CI must install Debian's "chromium" (see .ci/run)`);
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -34,6 +33,17 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** Both at once; if either fails, the other is stopped again before the error is thrown. */
+export async function startDemoAndBrowser(): Promise<{ gateway: DemoGateway; browser: Browser }> {
+  const [gateway, browser] = await Promise.allSettled([startDemo(), launchBrowser()]);
+  if (gateway.status === 'fulfilled' && browser.status === 'fulfilled') return { gateway: gateway.value, browser: browser.value };
+  await Promise.allSettled([
+    gateway.status === 'fulfilled' ? gateway.value.stop() : undefined,
+    browser.status === 'fulfilled' ? browser.value.close() : undefined,
+  ]);
+  throw gateway.status === 'rejected' ? gateway.reason : (browser as PromiseRejectedResult).reason;
 }
 
 export function newContext(browser: Browser): Promise<BrowserContext> {

@@ -28,6 +28,7 @@ export const ERRORS = {
   login_throttled: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
+  server_busy: { status: 503, message: 'Too many sign-ins in progress. Try again in a moment.' },
   store_unavailable: { status: 503, message: 'The session store is unavailable. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

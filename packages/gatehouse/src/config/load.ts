@@ -5,7 +5,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { applyEnvOverrides } from './env.js';
 import { problemsFromIssues } from './issues.js';
 import { configSchema, type GatehouseConfig, type ParsedConfig } from './schema.js';
-import { type PartialConfig, validateConfig } from './validate.js';
+import { checkServedRoots, type PartialConfig, validateConfig } from './validate.js';
 
 /**
  * Configuration loading: file → environment overrides → schema → unsafe combinations → paths
@@ -126,7 +126,10 @@ export function resolveConfig(input: unknown, options: ResolveOptions): Gatehous
   if (!result.success || problems.length > 0) {
     throw new ConfigError(attribute(problems, overrides.sources), options.source);
   }
-  return deepFreeze(resolvePaths(result.data, resolve(options.baseDir)));
+  const resolved = resolvePaths(result.data, resolve(options.baseDir));
+  const rootProblems = checkServedRoots(resolved);
+  if (rootProblems.length > 0) throw new ConfigError(rootProblems, options.source);
+  return deepFreeze(resolved);
 }
 
 /** A JSON syntax error as "line L, column C: reason", from V8's "… at position N" message. */

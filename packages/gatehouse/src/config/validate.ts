@@ -1,4 +1,6 @@
+import { realpathSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { isAbsolute, relative } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import type { ParsedConfig } from './schema.js';
 
@@ -77,6 +79,15 @@ function checkListener(c: PartialConfig): ConfigProblem[] {
       ? `plain HTTP on "${c.listen.host}", which other machines can reach: session cookies and passwords would cross the network in clear. Set "listen.host" to "127.0.0.1", or set "listen.tls" to "self-signed".`
       : 'plain HTTP without a TLS-terminating proxy: session cookies and passwords would cross the network in clear. Set "listen.tls" to "self-signed" or { "cert", "key" }, or, when a proxy terminates TLS in front, set "trustProxy".';
   return [{ key: 'listen.tls', message }];
+}
+
+function checkTrustProxy(c: PartialConfig): ConfigProblem[] {
+  // With `true`, Fastify takes the left-most X-Forwarded-For, which any client writes: clients
+  // would pick their own address for throttling and the audit log (OWASP Logging Cheat Sheet).
+  if (c.trustProxy !== true || c.mode !== 'production') return [];
+  const message =
+    'true trusts every X-Forwarded-For hop, so a client could choose its own address and escape per-address throttling. Set the number of proxies in front (e.g. 1) or their addresses (e.g. "10.0.0.0/8, 127.0.0.1").';
+  return [{ key: 'trustProxy', message }];
 }
 
 function checkCookie(c: PartialConfig): ConfigProblem[] {
@@ -170,6 +181,12 @@ function checkStatic(c: PartialConfig): ConfigProblem[] {
   for (const [i, entry] of c.static.entries()) {
     const path = trim(entry.path);
     const key = `static[${i}].path`;
+    if (path === '/') {
+      problems.push({ key, message: '"/" would take every path from the SPA and /auth. Mount files under a prefix such as "/files".' });
+    } else if (path !== entry.path) {
+      // "/files/" would register the route "/files//*", leaving "/files/x" to the SPA handler.
+      problems.push({ key, message: `"${entry.path}" must not end with "/": write "${path}".` });
+    }
     // The auth endpoints must stay reachable and unambiguous: files must not shadow /auth/*.
     if (prefix !== undefined && (path === prefix || path.startsWith(`${prefix}/`))) {
       const message = `"${entry.path}" is inside auth.prefix "${prefix}", where the login, logout and session endpoints live. Pick another path, e.g. "/files".`;
@@ -224,10 +241,48 @@ export function validateConfig(config: PartialConfig): ConfigProblem[] {
   return [
     ...checkPublicOrigin(config),
     ...checkListener(config),
+    ...checkTrustProxy(config),
     ...checkStatic(config),
     ...checkCookie(config),
     ...checkTimeouts(config),
     ...checkCors(config),
     ...checkHsts(config),
   ];
+}
+
+/**
+ * After paths are resolved: a protected folder must not also be reachable through another
+ * mount or the SPA root (a folder inside another served folder is served twice, once without
+ * the session or role check). Symbolic links are followed where the folders exist.
+ */
+export function checkServedRoots(config: {
+  spa?: { root: string } | undefined;
+  static: readonly { path: string; root: string; protected: boolean }[];
+}): ConfigProblem[] {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  const within = (child: string, parent: string) => {
+    const rel = relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  const served = [
+    ...(config.spa ? [{ key: 'spa.root', path: '/', root: real(config.spa.root) }] : []),
+    ...config.static.map((m, i) => ({ key: `static[${i}].root`, path: m.path, root: real(m.root) })),
+  ];
+  const problems: ConfigProblem[] = [];
+  config.static.forEach((mount, i) => {
+    if (!mount.protected) return;
+    const own = real(mount.root);
+    for (const other of served) {
+      if (other.key === `static[${i}].root` || !within(own, other.root)) continue;
+      const message = `"${mount.root}" is inside ${other.key} ("${other.root}"), which serves it again under "${other.path}" without this mount's session check. Move the protected folder out of ${other.key}.`;
+      problems.push({ key: `static[${i}].root`, message });
+    }
+  });
+  return problems;
 }

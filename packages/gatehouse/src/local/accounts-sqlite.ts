@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { preparePrivateFile } from '../stores/private-file.js';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
@@ -58,11 +58,8 @@ function requirePassword(password: string, username: string): void {
 
 function open(filename: string): Database.Database {
   if (filename !== ':memory:') {
-    const path = resolve(filename);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // The file holds password hashes: create it owner-only. SQLite gives its -wal and -shm files
-    // the main file's permissions. An existing file keeps its mode.
-    closeSync(openSync(path, 'a', 0o600));
+    // The file holds password hashes: owner-only, whichever module created it first.
+    preparePrivateFile(resolve(filename));
   }
   const db = new Database(filename);
   if (filename !== ':memory:') db.pragma('journal_mode = WAL');

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { SessionUser } from '../stores/types.js';
 import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
+import { clientAddressKey } from './client-address.js';
 import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
@@ -25,6 +26,11 @@ export interface LocalLogin {
    */
   authenticate(username: string, password: string, address: string): Promise<Account>;
 }
+
+/** Sign-ins waiting or hashing at once, over all clients; beyond it: 503 `server_busy`. */
+export const MAX_PENDING = 32;
+/** Sign-ins waiting at once from one client address; beyond it: 429 `login_throttled`. */
+export const MAX_PENDING_PER_ADDRESS = 4;
 
 /** The session's view of an account. */
 export function toSessionUser(account: Account): SessionUser {
@@ -71,6 +77,8 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
   // argon2 work as a known one: response time does not reveal which usernames exist.
   const dummyHash = hashPassword(randomBytes(32).toString('base64url'));
   const serialize = createKeyedQueue();
+  let pending = 0;
+  const pendingByAddress = new Map<string, number>();
 
   async function attempt(username: string, password: string, address: string): Promise<Account> {
     const decision = await throttle.check(username, address);
@@ -82,10 +90,6 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
       await throttle.recordFailure(username, address);
       throw new GatehouseError('invalid_credentials');
     }
-    // Parallel failures from the same address (other usernames) may have crossed its limit while
-    // we were hashing: then this guess's outcome is not revealed either.
-    const after = await throttle.check(username, address);
-    if (!after.allowed) throw throttled(after.retryAfterSeconds);
     await throttle.recordSuccess(username, address);
     return withoutHash(account);
   }
@@ -100,7 +104,26 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
       if (Buffer.byteLength(username, 'utf8') > MAX_USERNAME_BYTES) {
         throw new GatehouseError('payload_too_large', { message: `Username too long (max ${MAX_USERNAME_BYTES} bytes).` });
       }
-      return serialize(normalizeUsername(username), () => attempt(username, password, String(address ?? '')));
+      const client = String(address ?? '');
+      const addressKey = `a:${clientAddressKey(client)}`;
+      // Bounded work: a flood from one address queues behind itself and is cut off early; a
+      // distributed flood cannot occupy more than MAX_PENDING argon2 slots (the libuv pool is
+      // shared with file serving).
+      if ((pendingByAddress.get(addressKey) ?? 0) >= MAX_PENDING_PER_ADDRESS) throw throttled(1);
+      if (pending >= MAX_PENDING) throw new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } });
+      pending++;
+      pendingByAddress.set(addressKey, (pendingByAddress.get(addressKey) ?? 0) + 1);
+      try {
+        // Attempts run one at a time per client address AND per username (always in that order, so
+        // no deadlock): the throttle is checked and updated with no other guess in between, so a
+        // parallel burst can neither slip past a limit nor learn a correct guess from a late 429.
+        return await serialize(addressKey, () => serialize(`u:${normalizeUsername(username)}`, () => attempt(username, password, client)));
+      } finally {
+        pending--;
+        const left = (pendingByAddress.get(addressKey) ?? 1) - 1;
+        if (left === 0) pendingByAddress.delete(addressKey);
+        else pendingByAddress.set(addressKey, left);
+      }
     },
   };
 }

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { SessionRecord, SessionStore } from './types.js';
@@ -215,7 +214,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
 
 function open(filename: string, table: string, busyTimeoutMs: number): Database.Database {
   const inMemory = filename === ':memory:' || filename === '';
-  if (!inMemory && !filename.startsWith('file:')) mkdirSync(dirname(filename), { recursive: true });
+  if (!inMemory && !filename.startsWith('file:')) preparePrivateFile(filename);
   let db: Database.Database | undefined;
   try {
     db = new Database(filename, { timeout: busyTimeoutMs });

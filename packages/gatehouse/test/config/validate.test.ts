@@ -43,7 +43,7 @@ describe('listen.tls: false', () => {
   });
 
   it('is accepted behind a trusted proxy, or on loopback in development', () => {
-    accepts(withPatch({ listen: { host: '0.0.0.0', tls: false }, trustProxy: true }));
+    accepts(withPatch({ listen: { host: '0.0.0.0', tls: false }, trustProxy: 1 }));
     accepts(withPatch({ listen: { tls: false }, trustProxy: '10.0.0.1' }));
     accepts(dev({ publicOrigin: 'http://localhost:8080', listen: { host: '::1', tls: false } }));
     accepts(dev({ listen: { host: 'localhost', tls: false } }));
@@ -147,7 +147,7 @@ describe('cors', () => {
 describe('static paths', () => {
   it('refuses a static path equal to or under auth.prefix', () => {
     expect(keysOf(withPatch({ static: [{ path: '/auth', root: './a' }] }))).toEqual(['static[0].path']);
-    expect(keysOf(withPatch({ static: [{ path: '/files', root: './f' }, { path: '/auth/x/', root: './a' }] }))).toEqual([
+    expect(keysOf(withPatch({ static: [{ path: '/files', root: './f' }, { path: '/auth/x', root: './a' }] }))).toEqual([
       'static[1].path',
     ]);
     expect(keysOf(withPatch({ static: [{ path: '/login', root: './a' }], auth: { prefix: '/login/' } }))).toEqual([
@@ -157,8 +157,34 @@ describe('static paths', () => {
   });
 
   it('refuses two static entries with the same path', () => {
-    const input = withPatch({ static: [{ path: '/files', root: './a' }, { path: '/docs', root: './d' }, { path: '/files/', root: './b' }] });
+    const input = withPatch({ static: [{ path: '/files', root: './a' }, { path: '/docs', root: './d' }, { path: '/files', root: './b' }] });
     expect(messageFor(problemsOf(input), 'static[2].path')).toMatch(/also the path of static\[0\]/);
+  });
+});
+
+describe('served roots', () => {
+  it('refuses a static path ending in "/" (it would leave the files to the SPA handler) and "/"', () => {
+    expect(messageFor(problemsOf(withPatch({ static: [{ path: '/reports/', root: './r' }] })), 'static[0].path')).toMatch(/must not end with "\/": write "\/reports"/);
+    expect(keysOf(withPatch({ static: [{ path: '/', root: './r' }] }))).toEqual(['static[0].path']);
+  });
+
+  it('refuses a protected folder inside the SPA root or inside another mount', () => {
+    const insideSpa = withPatch({ spa: { root: './dist' }, static: [{ path: '/private', root: './dist/reports', protected: true }] });
+    expect(messageFor(problemsOf(insideSpa), 'static[0].root')).toMatch(/inside spa\.root .* without this mount's session check/);
+    const nested = withPatch({ static: [{ path: '/pub', root: './shared', protected: false }, { path: '/admin', root: './shared/admin', protected: true }] });
+    expect(keysOf(nested)).toEqual(['static[1].root']);
+    const same = withPatch({ static: [{ path: '/a', root: './f', protected: true }, { path: '/b', root: './f', protected: true, roles: ['admin'] }] });
+    expect(keysOf(same)).toEqual(['static[0].root', 'static[1].root']);
+    accepts(withPatch({ spa: { root: './dist' }, static: [{ path: '/files', root: './files' }, { path: '/public', root: './dist-public', protected: false }] }));
+  });
+});
+
+describe('trustProxy', () => {
+  it('refuses true in production: clients would choose their own address', () => {
+    expect(messageFor(problemsOf(withPatch({ trustProxy: true })), 'trustProxy')).toMatch(/number of proxies/);
+    accepts(withPatch({ trustProxy: 1 }));
+    accepts(withPatch({ trustProxy: '10.0.0.0/8' }));
+    accepts(dev({ trustProxy: true }));
   });
 });
 

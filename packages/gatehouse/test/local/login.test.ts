@@ -2,7 +2,7 @@ import * as argon2 from '@node-rs/argon2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatehouseError } from '../../src/errors.js';
 import { type AccountStore, createAccountStore } from '../../src/local/accounts.js';
-import { createLocalLogin, type LocalLogin, toSessionUser } from '../../src/local/login.js';
+import { createLocalLogin, type LocalLogin, MAX_PENDING, MAX_PENDING_PER_ADDRESS, toSessionUser } from '../../src/local/login.js';
 import { createLoginThrottle } from '../../src/local/throttle.js';
 import { type FakeClock, fakeClock } from './fake-clock.js';
 
@@ -132,21 +132,39 @@ describe('local login', () => {
     expect(argon2.verify).toHaveBeenCalledTimes(1);
   });
 
-  it('does not reveal a correct guess when the address got throttled while it was being verified', async () => {
-    // A throttle that allows the attempt, then (as if parallel failures from the same address
-    // crossed its limit meanwhile) refuses on the re-check.
-    const decisions = [{ allowed: true as const }, { allowed: false as const, retryAfterSeconds: 30 }];
-    const recorded: string[] = [];
-    const racing = createLocalLogin({
-      accounts,
-      throttle: {
-        check: async () => decisions.shift() ?? { allowed: true },
-        recordFailure: async () => void recorded.push('failure'),
-        recordSuccess: async () => void recorded.push('success'),
-      },
-    });
-    const error = await failure(racing.authenticate('alice', PASSWORD, IP));
-    expect(error).toMatchObject({ code: 'login_throttled', headers: { 'Retry-After': '30' } });
-    expect(recorded).toEqual([]);
+  it('a parallel burst from one address cannot pass the address limit, nor learn a correct guess from it', async () => {
+    // 12 guesses at once, 11 for other usernames and the last one alice's correct password: only
+    // MAX_PENDING_PER_ADDRESS may wait at once; the rest are refused without hashing, and the
+    // correct one is refused exactly like the other late ones.
+    const attempts = Array.from({ length: 11 }, (_, i) => login.authenticate(`user${i}`, 'wrong password', IP));
+    attempts.push(login.authenticate('alice', PASSWORD, IP));
+    const results = await Promise.allSettled(attempts);
+    const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
+    expect(codes).toEqual([
+      ...Array(MAX_PENDING_PER_ADDRESS).fill('invalid_credentials'),
+      ...Array(12 - MAX_PENDING_PER_ADDRESS).fill('login_throttled'),
+    ]);
+    expect(argon2.verify).toHaveBeenCalledTimes(MAX_PENDING_PER_ADDRESS);
+  });
+
+  it('sequential guesses from one address stop at the address limit, and a correct guess then gets the same 429', async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      codes.push(await login.authenticate(`user${i}`, 'wrong password', IP).then(() => 'ok', (e: GatehouseError) => e.code));
+    }
+    expect(codes).toEqual([...Array(10).fill('invalid_credentials'), 'login_throttled', 'login_throttled']);
+    const correct = await failure(login.authenticate('alice', PASSWORD, IP));
+    expect(correct.code).toBe('login_throttled');
+    // Another address is unaffected.
+    expect((await login.authenticate('alice', PASSWORD, '198.51.100.1')).username).toBe('alice');
+  });
+
+  it('bounds sign-ins in flight over all addresses: 503 server_busy beyond the cap, no hashing', async () => {
+    const attempts = Array.from({ length: MAX_PENDING + 8 }, (_, i) => login.authenticate(`user${i}`, 'wrong password', `198.51.100.${i + 1}`));
+    const results = await Promise.allSettled(attempts);
+    const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
+    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(8);
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(MAX_PENDING);
+    expect(argon2.verify).toHaveBeenCalledTimes(MAX_PENDING);
   });
 });
