@@ -11,7 +11,7 @@ import { GatehouseError } from './errors.js';
 import { type Audit, createAudit } from './http/audit.js';
 import { registerDevCors } from './http/cors.js';
 import { errorHandler, sendError } from './http/errors.js';
-import { isNavigation } from './http/request.js';
+import { isNavigation, loginRedirect } from './http/request.js';
 import { securityHeaders } from './http/security-headers.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { SessionManager } from './session/manager.js';
@@ -78,6 +78,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     idleTimeout: config.session.idleTimeout,
     absoluteTimeout: config.session.absoluteTimeout,
   });
+  const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
   const c = config.session.cookie;
   const cookie = new SessionCookie({
     name: c.name,
@@ -99,23 +100,18 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     // Bad input is refused, never reshaped: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Oversized or malformed HTTP never reaches a route; answer it in the same JSON shape.
-    clientErrorHandler: (error, socket) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      const [status, body] =
-        code === 'HPE_HEADER_OVERFLOW'
-          ? [431, { error: 'headers_too_large', message: 'The request headers are too large.' }]
-          : [400, { error: 'invalid_request', message: 'Malformed HTTP request.' }];
-      if (socket.writable) {
-        const json = JSON.stringify(body);
-        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
-      } else socket.destroy(error);
+    clientErrorHandler: rawClientError,
+    // Errors Fastify raises before routing (e.g. a malformed percent-encoding in the URL) get the
+    // same JSON refusal and headers as everything else, not Fastify's own body.
+    frameworkErrors: (error, _request, reply) => {
+      reply.headers(headers);
+      return errorHandler(error, _request, reply);
     },
   } satisfies FastifyServerOptions;
   // The HTTPS server type differs from HTTP's only in ways routes never see.
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   const audit = createAudit(app.log);
   const authPrefix = config.auth.prefix;
-  const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
 
   app.setErrorHandler(errorHandler);
   // Gatehouse's own routes take JSON (and urlencoded forms); text/plain is what a cross-site
@@ -146,8 +142,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     const session = await request.getSession();
     if (!session) {
       if (isNavigation(request)) {
-        const returnTo = encodeURIComponent(request.url);
-        await reply.redirect(`${config.auth.loginPage}?returnTo=${returnTo}`, 302);
+        await reply.redirect(loginRedirect(request.url, config.auth.loginPage, config.publicOrigin), 302);
         return null;
       }
       return requireSession(request, reply, cookie);
@@ -223,4 +218,26 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       await local?.close();
     },
   };
+}
+
+/**
+ * HTTP the parser could not read (oversized headers, garbage, a request that timed out): answered
+ * on the raw socket in the same JSON shape, then the connection is closed.
+ */
+function rawClientError(error: Error, socket: import('node:stream').Duplex): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, body] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'The request headers are too large.' }]
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', { error: 'invalid_request', message: 'The request took too long to arrive.' }]
+        : [400, 'Bad Request', { error: 'invalid_request', message: 'Malformed HTTP request.' }];
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+  );
 }

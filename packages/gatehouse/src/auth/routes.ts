@@ -117,13 +117,14 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   );
 
   app.post('/logout', async (request, reply) => {
+    // Expire the cookie first, with the attributes it was set with: even when the store is down
+    // (503), this browser is signed out.
+    reply.header('set-cookie', cookie.clear());
     const session = await request.getSession();
     if (session) {
       await sessions.revoke(session.id);
       audit('logout', request, { userId: session.userId, sessionId: session.id });
     }
-    // Always expire the cookie, with the attributes it was set with.
-    reply.header('set-cookie', cookie.clear());
     return {};
   });
 

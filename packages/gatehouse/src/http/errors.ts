@@ -44,9 +44,6 @@ export function errorHandler(error: FastifyError | GatehouseError, request: Fast
     const message = mapped === 'invalid_request' && error.validation ? `Invalid request: ${error.message}` : undefined;
     return sendError(reply, new GatehouseError(mapped, message ? { message } : {}));
   }
-  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
-    return sendError(reply, new GatehouseError('invalid_json'));
-  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return sendError(reply, new GatehouseError(STATUS_CODES[status] ?? 'invalid_request'));

@@ -19,3 +19,13 @@ export function isNavigation(request: FastifyRequest): boolean {
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
+
+/**
+ * Where a navigation without a session is sent: the login page with `returnTo`, which holds only
+ * the path and query of the request — an absolute-form request target (`GET http://evil/x`)
+ * cannot put another host into the link.
+ */
+export function loginRedirect(requestUrl: string, loginPage: string, publicOrigin: string): string {
+  const target = new URL(requestUrl, publicOrigin);
+  return `${loginPage}?returnTo=${encodeURIComponent(`${target.pathname}${target.search}`)}`;
+}

@@ -2,9 +2,10 @@ import { basename } from 'node:path';
 
 /**
  * Build tools put a content hash in asset names (`index-3f2a9c1b.js`, `app.CfE8x_2k.css`):
- * such a file never changes, so browsers may keep it for a year without asking again.
+ * such a file never changes, so browsers may keep it for a year without asking again. A hash
+ * has digits and letters; `user-settings.js` or `apple-touch-icon-precomposed.png` do not.
  */
-const HASHED_ASSET = /[.-][A-Za-z0-9_]{8,}\.[a-z0-9]+$/i;
+const HASHED_ASSET = /[.-](?=[A-Za-z0-9_]*\d)(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{8,}\.[a-z0-9]+$/;
 
 /** Cache-Control for a public SPA file: immutable for hashed assets, revalidate for everything else. */
 export function spaCacheControl(filePath: string): string {

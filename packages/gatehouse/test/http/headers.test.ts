@@ -43,6 +43,20 @@ describe('security headers', () => {
   });
 });
 
+describe('malformed URLs', () => {
+  it('get our JSON refusal and the security headers, not the framework’s body', async () => {
+    gw = await testGateway();
+    for (const url of ['/%', '/auth/%zz', '/files/%E0%A4%A']) {
+      const res = await gw.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toEqual({ error: 'invalid_request', message: expect.any(String) });
+      expect(res.body).not.toContain('FST_');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    }
+  });
+});
+
 describe('CORS', () => {
   it('is off by default: no Access-Control-* header for any origin, preflight included', async () => {
     gw = await testGateway();
@@ -93,6 +107,10 @@ describe('fail closed', () => {
       expect(res.json().error, url).toBe('store_unavailable');
       expect(res.body).not.toContain('PROTECTED-REPORT');
     }
+    // Logout during the outage still signs this browser out.
+    const logout = await gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
+    expect(logout.statusCode).toBe(503);
+    expect(String(logout.headers['set-cookie'])).toMatch(/^__Host-gatehouse=; Max-Age=0;/);
     const loginDuringOutage = await gw.inject({ method: 'POST', url: '/auth/login', headers: SAME_ORIGIN, payload: { username: 'alice', password: 'correct horse battery staple' } });
     expect(loginDuringOutage.statusCode).toBe(503);
     // The public SPA keeps being served, and the same cookie works when the store returns.

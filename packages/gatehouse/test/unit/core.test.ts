@@ -3,6 +3,8 @@ import { SessionCookie } from '../../src/cookies/session-cookie.js';
 import { checkRequestOrigin, hasCsrfHeader, isCrossSiteSubresource } from '../../src/csrf/check.js';
 import { antiForgeryToken, verifyAntiForgeryToken } from '../../src/csrf/token.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';
+import { loginRedirect } from '../../src/http/request.js';
+import { spaCacheControl } from '../../src/static/cache.js';
 import { generateSessionToken, isWellFormedToken, sessionIdFromToken } from '../../src/session/token.js';
 
 const base = { name: '__Host-gatehouse', sameSite: 'strict', secure: true, httpOnly: true, path: '/' } as const;
@@ -26,6 +28,25 @@ describe('SessionCookie', () => {
     expect(cookie.read('__host-gatehouse=abc')).toBeUndefined();
     expect(cookie.read(`__Host-gatehouse=${'x'.repeat(257)}`)).toBeUndefined();
     expect(cookie.read(undefined)).toBeUndefined();
+  });
+});
+
+describe('loginRedirect', () => {
+  it('keeps only the path and query, whatever the request target', () => {
+    expect(loginRedirect('/files/a.txt?x=1', '/', 'https://app.example')).toBe('/?returnTo=%2Ffiles%2Fa.txt%3Fx%3D1');
+    expect(loginRedirect('http://evil.example/files/a.txt', '/login', 'https://app.example')).toBe('/login?returnTo=%2Ffiles%2Fa.txt');
+    expect(loginRedirect('//evil.example/files', '/', 'https://app.example')).toBe('/?returnTo=%2Ffiles');
+  });
+});
+
+describe('static cache policy', () => {
+  it('treats only content-hashed names as immutable', () => {
+    for (const name of ['index-3f2a9c1b.js', 'app.CfE8x_2k.css', 'chunk-BXk3mP9q.mjs', 'logo.5d41402abc4b.svg']) {
+      expect(spaCacheControl(`/dist/assets/${name}`), name).toBe('public, max-age=31536000, immutable');
+    }
+    for (const name of ['user-settings.js', 'terms-conditions.pdf', 'apple-touch-icon-precomposed.png', 'index.html', 'app.js']) {
+      expect(spaCacheControl(`/dist/${name}`), name).toBe('no-cache');
+    }
   });
 });
 
