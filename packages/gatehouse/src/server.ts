@@ -11,7 +11,7 @@ import { GatehouseError } from './errors.js';
 import { type Audit, createAudit } from './http/audit.js';
 import { registerDevCors } from './http/cors.js';
 import { errorHandler, sendError } from './http/errors.js';
-import { isNavigation, loginRedirect } from './http/request.js';
+import { headerValue, isNavigation, loginRedirect } from './http/request.js';
 import { securityHeaders } from './http/security-headers.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { SessionManager } from './session/manager.js';
@@ -122,23 +122,35 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     // Session state must never be kept by a browser or a shared cache.
     if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
   });
-  if (config.mode === 'development' && Array.isArray(config.cors.allowOrigins)) {
-    registerDevCors(app, config.cors.allowOrigins, config.cors.allowCredentials);
-  }
+  // Validation refuses an allowlist outside development; this keeps it inert there regardless.
+  const devOrigins: ReadonlySet<string> = new Set(
+    config.mode === 'development' && Array.isArray(config.cors.allowOrigins) ? config.cors.allowOrigins : [],
+  );
+  registerDevCors(app, [...devOrigins], config.cors.allowCredentials);
   await app.register(sessionPlugin, { sessions, cookie });
   registerCsrf(app, {
     publicOrigin: config.publicOrigin,
     keys,
+    trustedOrigins: devOrigins,
     onReject: (request, reason) => audit('csrf_rejected', request, { reason }),
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
 
-  const guard: GatehouseContext['guard'] = async (request, reply, roles) => {
-    // Cookie-only GETs (images, downloads) stay possible, but never embedded by another site.
-    if (isCrossSiteSubresource({ secFetchSite: request.headers['sec-fetch-site'] as string | undefined, secFetchMode: request.headers['sec-fetch-mode'] as string | undefined })) {
+  // Cookie-only GETs (images, downloads) stay possible, but never embedded by another site.
+  const refuseCrossSite = (request: FastifyRequest) => {
+    const meta = {
+      secFetchSite: headerValue(request.headers['sec-fetch-site']),
+      secFetchMode: headerValue(request.headers['sec-fetch-mode']),
+      origin: headerValue(request.headers.origin),
+    };
+    if (isCrossSiteSubresource(meta, devOrigins)) {
       audit('cross_site_rejected', request);
       throw new GatehouseError('cross_site_rejected');
     }
+  };
+
+  const guard: GatehouseContext['guard'] = async (request, reply, roles) => {
+    refuseCrossSite(request);
     const session = await request.getSession();
     if (!session) {
       if (isNavigation(request)) {
@@ -155,12 +167,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
 
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', async (request) => {
-        if (isCrossSiteSubresource({ secFetchSite: request.headers['sec-fetch-site'] as string | undefined, secFetchMode: request.headers['sec-fetch-mode'] as string | undefined })) {
-          audit('cross_site_rejected', request);
-          throw new GatehouseError('cross_site_rejected');
-        }
-      });
+      scope.addHook('onRequest', async (request) => refuseCrossSite(request));
       const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
       await authRoutes(scope, {
         sessions,

@@ -78,7 +78,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         user = await options.authenticate(username, password, request.ip);
       } catch (error) {
         if (error instanceof GatehouseError && (error.code === 'invalid_credentials' || error.code === 'login_throttled')) {
-          audit(error.code === 'invalid_credentials' ? 'login_failed' : 'login_throttled', request, { method: 'local' });
+          // The attempted name (bounded) lets an operator see attacks on one account; never the password.
+          audit(error.code === 'invalid_credentials' ? 'login_failed' : 'login_throttled', request, {
+            method: 'local',
+            username: username.slice(0, 64),
+          });
         }
         throw error;
       }
@@ -105,7 +109,14 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       if (!options.changePassword || session.provider !== 'local' || !username) {
         throw new GatehouseError('not_found', { message: 'This account has no local password.' });
       }
-      await options.changePassword(username, request.body.currentPassword, request.body.newPassword, request.ip);
+      try {
+        await options.changePassword(username, request.body.currentPassword, request.body.newPassword, request.ip);
+      } catch (error) {
+        if (error instanceof GatehouseError) {
+          audit('password_change_failed', request, { userId: session.userId, sessionId: session.id, reason: error.code });
+        }
+        throw error;
+      }
       // OWASP Session Management: a password change ends every other session, and the current
       // one continues under a fresh id (whoever may have known the old id loses it too).
       const revoked = await sessions.revokeUser(session.userId);

@@ -11,6 +11,8 @@
  * "Custom Request Headers") and the W3C Fetch Metadata spec §5.
  */
 
+const NO_ORIGINS: ReadonlySet<string> = new Set();
+
 export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Why a request was refused; logged and audited, never shown to the attacker beyond `csrf_rejected`. */
@@ -30,7 +32,14 @@ export interface OriginHeaders {
  * headers that are present all say same-origin. (Old browsers send neither; the custom
  * header requirement still holds for them.)
  */
-export function checkRequestOrigin(headers: OriginHeaders, publicOrigin: string): CsrfFailure | null {
+export function checkRequestOrigin(
+  headers: OriginHeaders,
+  publicOrigin: string,
+  trustedOrigins: ReadonlySet<string> = NO_ORIGINS,
+): CsrfFailure | null {
+  // Development only: the exact origins of the CORS allowlist (a dev server on another port).
+  // They still need the custom header, which only a page of theirs can send after our preflight.
+  if (headers.origin !== undefined && trustedOrigins.has(headers.origin)) return null;
   if (headers.secFetchSite !== undefined && headers.secFetchSite !== 'same-origin') return 'cross_site_fetch';
   // An opaque origin serializes as "null" (sandboxed iframes, some redirects): never ours.
   if (headers.origin !== undefined && headers.origin !== publicOrigin) return 'origin_mismatch';
@@ -45,6 +54,7 @@ export function hasCsrfHeader(value: string | string[] | undefined): boolean {
 export interface FetchMetadata {
   secFetchSite?: string | undefined;
   secFetchMode?: string | undefined;
+  origin?: string | undefined;
 }
 
 /**
@@ -54,7 +64,8 @@ export interface FetchMetadata {
  * W3C Fetch Metadata §5 "resource isolation policy". `same-site` is refused as well: a
  * sibling subdomain is another origin and may be less trusted.
  */
-export function isCrossSiteSubresource(meta: FetchMetadata): boolean {
+export function isCrossSiteSubresource(meta: FetchMetadata, trustedOrigins: ReadonlySet<string> = NO_ORIGINS): boolean {
+  if (meta.origin !== undefined && trustedOrigins.has(meta.origin)) return false;
   const site = meta.secFetchSite;
   if (site === undefined || site === 'same-origin' || site === 'none') return false;
   return meta.secFetchMode !== 'navigate';

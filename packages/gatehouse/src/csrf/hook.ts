@@ -8,6 +8,8 @@ import { verifyAntiForgeryToken } from './token.js';
 export interface CsrfOptions {
   publicOrigin: string;
   keys: KeyRing;
+  /** Development only: the CORS allowlist, whose origins may send unsafe requests with the header. */
+  trustedOrigins?: ReadonlySet<string>;
   /** Called on every refusal (audit log, metrics). */
   onReject?: (request: FastifyRequest, reason: CsrfFailure) => void;
 }
@@ -40,6 +42,7 @@ export function registerCsrf(app: FastifyInstance, options: CsrfOptions): void {
     const failure = checkRequestOrigin(
       { origin: headerValue(request.headers.origin), secFetchSite: headerValue(request.headers['sec-fetch-site']) },
       options.publicOrigin,
+      options.trustedOrigins,
     );
     if (failure) reject(request, failure);
     if (hasCsrfHeader(request.headers['x-csrf'])) return;

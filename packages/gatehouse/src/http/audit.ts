@@ -7,6 +7,7 @@ export type AuditEvent =
   | 'login_throttled'
   | 'logout'
   | 'password_changed'
+  | 'password_change_failed'
   | 'session_revoked'
   | 'sessions_revoked'
   | 'csrf_rejected'

@@ -9,10 +9,11 @@ export function registerDevCors(app: FastifyInstance, allowOrigins: readonly str
   if (allowOrigins.length === 0) return;
   const allowed = new Set(allowOrigins);
   app.addHook('onRequest', async (request, reply) => {
+    // Answers differ by Origin whenever CORS is on: caches must key on it.
+    reply.header('vary', 'Origin');
     const origin = request.headers.origin;
     if (origin === undefined || !allowed.has(origin)) return;
     reply.header('access-control-allow-origin', origin);
-    reply.header('vary', 'Origin');
     if (allowCredentials) reply.header('access-control-allow-credentials', 'true');
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
       reply.header('access-control-allow-methods', 'GET, HEAD, POST, PUT, PATCH, DELETE');

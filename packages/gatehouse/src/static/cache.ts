@@ -19,3 +19,10 @@ export function spaCacheControl(filePath: string): string {
  * signing out leaves nothing private behind in the cache.
  */
 export const PROTECTED_CACHE_CONTROL = 'private, no-store';
+
+/**
+ * CSP for protected files: they may be user uploads, so an uploaded HTML or SVG opened directly
+ * must not run script with the app's origin. `sandbox` gives the document an opaque origin;
+ * images, media and inline styles (SVG) still render.
+ */
+export const PROTECTED_CSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'";

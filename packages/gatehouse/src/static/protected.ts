@@ -1,7 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionRecord } from '../stores/types.js';
-import { PROTECTED_CACHE_CONTROL, spaCacheControl } from './cache.js';
+import { PROTECTED_CACHE_CONTROL, PROTECTED_CSP, spaCacheControl } from './cache.js';
 
 export interface StaticMount {
   path: string;
@@ -35,8 +35,11 @@ export async function registerStaticMount(app: FastifyInstance, mount: StaticMou
       dotfiles: 'ignore',
       redirect: false,
       cacheControl: false,
-      setHeaders: (reply, path) =>
-        reply.header('cache-control', mount.protected ? PROTECTED_CACHE_CONTROL : spaCacheControl(path)),
+      setHeaders: (reply, path) => {
+        if (!mount.protected) return reply.header('cache-control', spaCacheControl(path));
+        reply.header('content-security-policy', PROTECTED_CSP);
+        return reply.header('cache-control', PROTECTED_CACHE_CONTROL);
+      },
     });
   });
 }

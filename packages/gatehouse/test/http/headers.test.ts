@@ -82,6 +82,27 @@ describe('CORS', () => {
     expect(ok.headers['access-control-allow-credentials']).toBe('true');
     const other = await gw.inject({ method: 'OPTIONS', url: '/auth/logout', headers: { origin: 'http://localhost:5174', 'access-control-request-method': 'POST' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers.vary).toBe('Origin');
+  });
+
+  it('in development, the allowlisted origin may read the session and post with the header — and only it', async () => {
+    gw = await testGateway({ cors: { allowOrigins: ['http://localhost:5173'] } });
+    const cookie = await login(gw);
+    const dev = { origin: 'http://localhost:5173', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors', cookie };
+    expect((await gw.inject({ method: 'GET', url: '/auth/session', headers: dev })).statusCode).toBe(200);
+    // Still needs the custom header.
+    expect((await gw.inject({ method: 'DELETE', url: '/auth/sessions', headers: dev })).statusCode).toBe(403);
+    expect((await gw.inject({ method: 'DELETE', url: '/auth/sessions', headers: { ...dev, 'x-csrf': '1' } })).statusCode).toBe(200);
+    const other = { ...dev, origin: 'http://localhost:5174', 'x-csrf': '1' };
+    expect((await gw.inject({ method: 'GET', url: '/auth/session', headers: other })).statusCode).toBe(403);
+    expect((await gw.inject({ method: 'POST', url: '/auth/logout', headers: other })).statusCode).toBe(403);
+  });
+
+  it('without an allowlist, a dev-server origin is cross-site like any other', async () => {
+    gw = await testGateway();
+    const cookie = await login(gw);
+    const res = await gw.inject({ method: 'GET', url: '/auth/session', headers: { origin: 'http://localhost:5173', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors', cookie } });
+    expect(res.statusCode).toBe(403);
   });
 });
 

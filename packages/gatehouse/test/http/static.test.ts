@@ -95,6 +95,8 @@ describe('protected static paths', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('PROTECTED-REPORT');
     expect(res.headers['cache-control']).toBe('private, no-store');
+    // Uploaded HTML/SVG opened directly runs in an opaque origin, not the app's.
+    expect(res.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none';/);
   });
 
   it('answer a fetch/XHR/img without a session with 401 JSON', async () => {
