@@ -7,9 +7,15 @@
 //   BENCH_QUICK=1 npm run bench   smoke run (1 s warm-up, 1 round × 2 s)
 //
 // Env: BENCH_DURATION (s per round, default 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
-//      BENCH_WARMUP (s, 5), BENCH_THREADS (wrk threads, 1), BENCH_PIN (1: pin the server to
-//      CPU 0 and wrk to CPU 1 with taskset when there are >= 2 cores; 0: let the OS schedule),
-//      BENCH_CPU_PROF (a directory: run the Gatehouse servers with --cpu-prof into it).
+//      BENCH_WARMUP (s per server, 5), BENCH_THREADS (wrk threads, 1),
+//      BENCH_PIN (default 1: pin the server's JS thread to CPU 0 and wrk to CPU 1 with taskset
+//        when there are >= 2 cores; 0: let the OS schedule),
+//      BENCH_MAX_OTHER_LOAD (cores, 0.15), BENCH_RETRIES (2), BENCH_QUIET_WAIT (s, 30): before each
+//        round wait for the machine to be idle; a round during which other processes used more
+//        than BENCH_MAX_OTHER_LOAD cores is measured again, at most BENCH_RETRIES times,
+//      BENCH_CPU_PROF (a directory: run the Gatehouse servers with --cpu-prof into it),
+//      BENCH_WRK (path of wrk, /usr/bin/wrk).
+// Loopback only; every child process (servers, wrk) is killed at the end, on error and on SIGINT.
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -98,8 +104,10 @@ process.on('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   removeTmp();
 });
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`\n${signal}: stopping servers`);
     stopAll().finally(() => process.exit(130));
   });
@@ -110,7 +118,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 try {
   process.exitCode = await main();
 } catch (error) {
-  console.error(`bench failed: ${error instanceof Error ? error.stack : error}`);
+  if (!interrupted) console.error(`bench failed: ${error instanceof Error ? error.stack : error}`);
   process.exitCode = 1;
 } finally {
   await stopAll();
@@ -167,6 +175,7 @@ async function main() {
         r.noisy = other > settings.maxOtherLoad;
         log(
           `round ${round}/${settings.rounds} ${s.key.padEnd(6)} ${fmt(r.requestsPerSec, 0).padStart(8)} req/s  p99 ${fmt(r.p99Ms, 2).padStart(6)} ms` +
+            (r.cpuUsPerRequest !== null ? `  ${fmt(r.cpuUsPerRequest, 1)} µs CPU/req` : '') +
             (r.cpu ? `  cpu: server ${fmt(r.cpu.serverCores ?? 0, 2)}, wrk ${fmt(r.cpu.wrkCores ?? 0, 2)}, other ${fmt(other, 2)} cores` : '') +
             (r.noisy ? (attempt < settings.retries ? '  (other load: again)' : '  (other load: kept, flagged)') : ''),
         );
@@ -177,7 +186,9 @@ async function main() {
   }
 
   // After: every gateway still answers 200 with the user, so no round measured refusals.
-  for (const s of servers) await verify(s, { expectBody: s.key === 'plain' ? memory.check.body : undefined });
+  for (const s of servers) {
+    await verify(s, s.key === 'plain' ? { expectBody: memory.check.body } : { expectUser: USERNAME });
+  }
 
   const results = summarize(servers, runs);
   const report = {
@@ -344,7 +355,11 @@ function wrk(server, seconds) {
       clearTimeout(timer);
       if (code !== 0) return rej(new Error(`wrk exited with ${code ?? signal}: ${err || out}`));
       try {
-        res({ ...parseWrk(out), cpu: cpuUse(before, after ?? cpuSnapshot([server.pid])) });
+        const result = parseWrk(out);
+        const cpu = cpuUse(before, after ?? cpuSnapshot([server.pid]));
+        // The server's CPU time per answered request: less sensitive to other load than req/s.
+        const cpuUsPerRequest = cpu?.serverCpuUs != null && result.requests > 0 ? round(cpu.serverCpuUs / result.requests, 1) : null;
+        res({ ...result, cpuUsPerRequest, cpu });
       } catch (error) {
         rej(error);
       }
@@ -405,6 +420,8 @@ function cpuUse(before, after) {
   const load = after.procs[1] !== undefined && after.procs[1] !== null && before.procs[1] !== null ? after.procs[1] - before.procs[1] : null;
   const busy = dt - (after.idle - before.idle);
   return {
+    // /proc counts in clock ticks (USER_HZ, 100/s on Linux): 10 000 µs each.
+    serverCpuUs: server === null ? null : server * 10_000,
     serverCores: server === null ? null : cores(server),
     wrkCores: load === null ? null : cores(load),
     otherCores: server === null || load === null ? null : Math.max(0, cores(busy - server - load)),
@@ -460,8 +477,10 @@ function summarize(servers, runs) {
       p99Ms: round(p99, 3),
       ratio: round(ratio, 3),
       p99Ratio: round(p99 / baselineP99, 2),
+      cpuUsPerRequest: medianOrNull(runs[s.key].map((r) => r.cpuUsPerRequest)),
       target: target ?? null,
-      met: target === undefined ? null : ratio >= target,
+      // A smoke run is too short to judge a target.
+      met: target === undefined || settings.quick ? null : ratio >= target,
       responseBodyBytes: s.check.bodyBytes,
       responseHeaderBytes: s.check.headerBytes,
       rounds: runs[s.key],
@@ -471,13 +490,13 @@ function summarize(servers, runs) {
 
 function markdownTable(results) {
   const rows = [
-    '| server | req/s | p99 ms | ratio to plain Fastify | target | met? |',
-    '|---|---:|---:|---:|---:|:---:|',
+    '| server | req/s | p99 ms | ratio to plain Fastify | target | met? | server CPU µs/request |',
+    '|---|---:|---:|---:|---:|:---:|---:|',
   ];
   for (const r of results) {
     const target = r.target === null ? '—' : `>= ${Math.round(r.target * 100)}%`;
-    const met = r.met === null ? '—' : r.met ? 'yes' : '**no**';
-    rows.push(`| ${r.label} | ${fmt(r.requestsPerSec, 0)} | ${fmt(r.p99Ms, 2)} | ${(r.ratio * 100).toFixed(1)}% | ${target} | ${met} |`);
+    const met = r.met === null ? (r.target !== null && settings.quick ? 'n/a (quick)' : '—') : r.met ? 'yes' : '**no**';
+    rows.push(`| ${r.label} | ${fmt(r.requestsPerSec, 0)} | ${fmt(r.p99Ms, 2)} | ${(r.ratio * 100).toFixed(1)}% | ${target} | ${met} | ${r.cpuUsPerRequest === null ? 'n/a' : fmt(r.cpuUsPerRequest, 1)} |`);
   }
   return rows.join('\n');
 }
@@ -496,7 +515,8 @@ function writeReport(report, table) {
     '',
     table,
     '',
-    'Medians over the rounds; ratio = median req/s of the server / median req/s of plain Fastify.',
+    'Medians over the rounds; ratio = median req/s of the server / median req/s of plain Fastify. ' +
+      'Server CPU µs/request = CPU time of the server process during a round / requests answered (from /proc).',
     ...(noisy > 0 ? ['', `**${noisy} round(s) ran while other processes used the CPUs: treat this run with suspicion.**`] : []),
     '',
     '## Machine',
@@ -590,6 +610,11 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function medianOrNull(values) {
+  const known = values.filter((v) => v !== null && v !== undefined);
+  return known.length === 0 ? null : round(median(known), 1);
 }
 
 function round(n, digits) {

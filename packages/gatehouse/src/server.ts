@@ -117,10 +117,11 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   // Gatehouse's own routes take JSON (and urlencoded forms); text/plain is what a cross-site
   // form can send without a preflight, so it is not parsed at all (415).
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     // Session state must never be kept by a browser or a shared cache.
     if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
+    done();
   });
   // Validation refuses an allowlist outside development; this keeps it inert there regardless.
   const devOrigins: ReadonlySet<string> = new Set(
@@ -137,20 +138,20 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   await app.register(formbody, { bodyLimit: 64 * 1024 });
 
   // Cookie-only GETs (images, downloads) stay possible, but never embedded by another site.
-  const refuseCrossSite = (request: FastifyRequest) => {
+  const crossSiteRefusal = (request: FastifyRequest): GatehouseError | undefined => {
     const meta = {
       secFetchSite: headerValue(request.headers['sec-fetch-site']),
       secFetchMode: headerValue(request.headers['sec-fetch-mode']),
       origin: headerValue(request.headers.origin),
     };
-    if (isCrossSiteSubresource(meta, devOrigins)) {
-      audit('cross_site_rejected', request);
-      throw new GatehouseError('cross_site_rejected');
-    }
+    if (!isCrossSiteSubresource(meta, devOrigins)) return undefined;
+    audit('cross_site_rejected', request);
+    return new GatehouseError('cross_site_rejected');
   };
 
   const guard: GatehouseContext['guard'] = async (request, reply, roles) => {
-    refuseCrossSite(request);
+    const refusal = crossSiteRefusal(request);
+    if (refusal) throw refusal;
     const session = await request.getSession();
     if (!session) {
       if (isNavigation(request)) {
@@ -167,7 +168,15 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
 
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', async (request) => refuseCrossSite(request));
+      scope.addHook('onRequest', (request, _reply, done) => {
+        try {
+          const refusal = crossSiteRefusal(request);
+    if (refusal) throw refusal;
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      });
       const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
       await authRoutes(scope, {
         sessions,

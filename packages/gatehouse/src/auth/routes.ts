@@ -62,9 +62,17 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   const setSessionCookie = (reply: FastifyReply, token: string, record: SessionRecord) =>
     reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
 
+  // The answer depends only on the record, and stores hand out the same frozen record until it
+  // changes: serialize it (with its HMAC-derived token) once per record, not once per request.
+  const views = new WeakMap<SessionRecord, string>();
   app.get('/session', async (request, reply) => {
     const session = await requireSession(request, reply, cookie);
-    return sessionView(session, antiForgeryToken(keys, session.id));
+    let body = views.get(session);
+    if (body === undefined) {
+      body = JSON.stringify(sessionView(session, antiForgeryToken(keys, session.id)));
+      if (Object.isFrozen(session)) views.set(session, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.post<{ Body: { username: string; password: string } }>(

@@ -6,6 +6,7 @@ import { applyEnvOverrides } from './env.js';
 import { problemsFromIssues } from './issues.js';
 import { configSchema, type GatehouseConfig, type ParsedConfig } from './schema.js';
 import { checkServedRoots, type PartialConfig, validateConfig } from './validate.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /**
  * Configuration loading: file → environment overrides → schema → unsafe combinations → paths
@@ -96,14 +97,6 @@ function resolvePaths(config: ParsedConfig, baseDir: string): GatehouseConfig {
   };
 }
 
-/** Freezes `value` and everything reachable from it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
 
 /**
  * Validates a configuration object and returns it resolved and deeply frozen.

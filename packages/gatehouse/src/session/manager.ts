@@ -79,8 +79,8 @@ export class SessionManager {
       // The absolute timeout is never extended: the idle expiry slides up to it and no further.
       const idleExpiresAt = Math.min(now + this.idleTimeout, record.expiresAt);
       await this.store.touch(record.id, now, idleExpiresAt);
-      record.lastSeenAt = now;
-      record.idleExpiresAt = idleExpiresAt;
+      // Records from a store may be frozen: describe the new state with a new object.
+      return { ...record, lastSeenAt: now, idleExpiresAt };
     }
     return record;
   }

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
 import { isLive, type SessionRecord, type SessionStore } from './types.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /** Options for {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -20,8 +21,8 @@ export interface MemorySessionStore extends SessionStore {
  * A session store in process memory: for development, tests and single-instance deployments
  * that accept losing every session on restart.
  *
- * Records are deep-copied in and out, so a caller mutating a record it holds cannot change
- * what the store (and every other request) sees.
+ * Records are deep-copied in and frozen, and handed out as they are: a read costs no copy (it is
+ * on every request's path), and no caller can change what the store, and every other request, sees.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessionStore {
   const clock = options.clock ?? systemClock;
@@ -77,13 +78,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
   return {
     async get(id) {
       assertOpen();
-      const record = live(id, clock());
-      return record ? structuredClone(record) : null;
+      return live(id, clock()) ?? null;
     },
 
     async set(record) {
       assertOpen();
-      const copy = structuredClone(record);
+      const copy = deepFreeze(structuredClone(record));
       // A replacement may move the id to another user: drop the old index entry first.
       remove(copy.id);
       byId.set(copy.id, copy);
@@ -100,8 +100,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
       // An expired session stays dead: touching it must not bring it back.
       const record = live(id, clock());
       if (!record) return;
-      record.lastSeenAt = lastSeenAt;
-      record.idleExpiresAt = idleExpiresAt;
+      byId.set(id, Object.freeze({ ...record, lastSeenAt, idleExpiresAt }));
     },
 
     async delete(id) {
@@ -128,7 +127,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
       const records: SessionRecord[] = [];
       for (const id of [...(byUser.get(userId) ?? [])]) {
         const record = live(id, now);
-        if (record) records.push(structuredClone(record));
+        if (record) records.push(record);
       }
       return records.sort(newestFirst);
     },
@@ -152,3 +151,4 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
 function newestFirst(a: SessionRecord, b: SessionRecord): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
+

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { SessionRecord, SessionStore } from './types.js';
+import { isLive, type SessionRecord, type SessionStore } from './types.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -89,6 +90,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
          (SELECT rowid FROM ${t} WHERE idle_expires_at <= ? OR expires_at <= ? LIMIT ${PURGE_BATCH})`,
     ),
     ping: db.prepare('SELECT 1'),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
   };
 
   const deleteByUser = db.transaction((userId: string, exceptId: string | null, now: number): number => {
@@ -99,6 +101,27 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
   });
 
   let closed = false;
+
+  /*
+   * Read cache: parsed, frozen records by id, so the per-request read is a map lookup. It stays
+   * exact across processes: PRAGMA data_version changes whenever another connection (a second
+   * gateway, `gatehouse users passwd`) commits, and then the whole cache is dropped. Writes through
+   * this connection (which do not change data_version) update the cache themselves.
+   */
+  const cache = new Map<string, SessionRecord>();
+  let cacheVersion = -1;
+  const CACHE_MAX = 10_000;
+  function validateCache(): void {
+    const version = stmt.dataVersion.get() as number;
+    if (version !== cacheVersion) {
+      cache.clear();
+      cacheVersion = version;
+    }
+  }
+  function remember(record: SessionRecord): void {
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(record.id, record);
+  }
 
   /** Runs one database operation, turning an unavailable backend into StoreUnavailableError. */
   function guard<T>(operation: () => T): T {
@@ -150,10 +173,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
   return {
     async get(id) {
       return guard(() => {
+        validateCache();
+        const now = clock();
+        const hit = cache.get(id);
+        if (hit && isLive(hit, now)) return hit;
+        cache.delete(id);
         const row = stmt.get.get(id);
         if (!row) return null;
-        const now = clock();
-        if (now < row.idle_expires_at && now < row.expires_at) return fromRow(row);
+        if (now < row.idle_expires_at && now < row.expires_at) {
+          const record = deepFreeze(fromRow(row));
+          remember(record);
+          return record;
+        }
         stmt.dropIfExpired.run(id, now, now);
         return null;
       });
@@ -162,6 +193,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
     async set(record) {
       const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
       const json = JSON.stringify(rest);
+      cache.delete(record.id);
       guard(() =>
         stmt.upsert.run(
           record.id,
@@ -179,14 +211,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
       guard(() => {
         const now = clock();
         stmt.touch.run(lastSeenAt, idleExpiresAt, id, now, now);
+        const hit = cache.get(id);
+        if (hit) cache.set(id, Object.freeze({ ...hit, lastSeenAt, idleExpiresAt }));
       });
     },
 
     async delete(id) {
+      cache.delete(id);
       guard(() => stmt.delete.run(id));
     },
 
     async deleteByUser(userId, exceptId) {
+      for (const [id, record] of cache) if (record.userId === userId && id !== exceptId) cache.delete(id);
       return guard(() => deleteByUser(userId, exceptId ?? null, clock()));
     },
 
@@ -276,3 +312,4 @@ function isUnavailable(error: unknown, db: Database.Database): boolean {
   const code = error.code;
   return !PROGRAMMING_ERRORS.some((base) => code === base || code.startsWith(`${base}_`));
 }
+

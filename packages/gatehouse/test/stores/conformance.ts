@@ -79,7 +79,7 @@ export function runStoreConformance(name: string, factory: (clock: Clock) => Pro
       expect(await store.get('no-such-id')).toBeNull();
     });
 
-    it('hands out copies: mutating a given or returned record does not change the store', async () => {
+    it('cannot be changed through a record it was given or handed out (copies, or frozen)', async () => {
       const record = makeRecord();
       const original = structuredClone(record);
       await store.set(record);
@@ -88,12 +88,25 @@ export function runStoreConformance(name: string, factory: (clock: Clock) => Pro
       const got = await store.get(record.id);
       expect(got).toStrictEqual(original);
       if (!got) throw new Error('unreachable');
-      got.user.roles.push('root');
-      got.client.ip = '198.51.100.1';
-      (got.data as { flags: unknown[] }).flags.push('x');
+      // A store may hand out frozen records instead of copies: then the mutation throws.
+      const attempt = (mutate: () => void) => {
+        try {
+          mutate();
+        } catch (error) {
+          expect(error).toBeInstanceOf(TypeError);
+        }
+      };
+      attempt(() => got.user.roles.push('root'));
+      attempt(() => {
+        got.client.ip = '198.51.100.1';
+      });
+      attempt(() => (got.data as { flags: unknown[] }).flags.push('x'));
+      attempt(() => {
+        got.idleExpiresAt = 0;
+      });
       expect(await store.get(record.id)).toStrictEqual(original);
       const [listed] = await store.listByUser(record.userId);
-      listed?.user.roles.push('root');
+      attempt(() => listed?.user.roles.push('root'));
       expect(await store.get(record.id)).toStrictEqual(original);
     });
 

@@ -160,3 +160,37 @@ describe('createSessionStore', () => {
     }
   });
 });
+
+describe('sqlite read cache', () => {
+  it('sees revocations and changes committed by another connection (another process) at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-cache-'));
+    const filename = join(dir, 'sessions.db');
+    let now = 1_000_000;
+    const clock = () => now;
+    const gateway = createSqliteStore({ filename, clock });
+    const cli = createSqliteStore({ filename, clock });
+    try {
+      const record = makeRecord({ id: 'cached-id', userId: 'u1', createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, expiresAt: now + 120_000 });
+      await gateway.set(record);
+      expect(await gateway.get('cached-id')).toStrictEqual(record);
+      expect(await gateway.get('cached-id')).toBe(await gateway.get('cached-id')); // served from the cache
+      await cli.delete('cached-id');
+      expect(await gateway.get('cached-id')).toBeNull();
+
+      await gateway.set({ ...record, id: 'second' });
+      expect((await gateway.get('second'))?.user.name).toBe(record.user.name);
+      await cli.set({ ...record, id: 'second', user: { ...record.user, name: 'Changed Elsewhere' } });
+      expect((await gateway.get('second'))?.user.name).toBe('Changed Elsewhere');
+      await cli.deleteByUser('u1');
+      expect(await gateway.get('second')).toBeNull();
+      // Expiry still applies to cached records.
+      await gateway.set({ ...record, id: 'third' });
+      expect(await gateway.get('third')).not.toBeNull();
+      now += 60_000;
+      expect(await gateway.get('third')).toBeNull();
+    } finally {
+      await gateway.close();
+      await cli.close();
+    }
+  });
+});
