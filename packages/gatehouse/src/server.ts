@@ -168,15 +168,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
 
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', (request, _reply, done) => {
-        try {
-          const refusal = crossSiteRefusal(request);
-    if (refusal) throw refusal;
-          done();
-        } catch (error) {
-          done(error as Error);
-        }
-      });
+      scope.addHook('onRequest', (request, _reply, done) => done(crossSiteRefusal(request)));
       const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
       await authRoutes(scope, {
         sessions,
