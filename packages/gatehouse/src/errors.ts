@@ -9,6 +9,13 @@ export const ERRORS = {
   invalid_request: { status: 400, message: 'The request is malformed.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   password_rejected: { status: 400, message: 'The new password does not meet the password policy.' },
+  login_transaction_invalid: {
+    status: 400,
+    message: 'The sign-in could not be completed (it expired, was already used, or did not start here). Please sign in again.',
+  },
+  login_failed: { status: 400, message: "The sign-in provider's answer could not be verified. Please sign in again." },
+  login_denied: { status: 400, message: 'The sign-in provider did not sign you in.' },
+  invalid_logout_token: { status: 400, message: 'Invalid logout token.' },
   unauthenticated: { status: 401, message: 'Sign-in required.' },
   invalid_credentials: { status: 401, message: 'The username or password is incorrect.' },
   csrf_rejected: {
@@ -18,6 +25,7 @@ export const ERRORS = {
   cross_site_rejected: { status: 403, message: 'This resource cannot be loaded from another site.' },
   forbidden: { status: 403, message: 'You do not have access to this resource.' },
   not_found: { status: 404, message: 'Not found.' },
+  unknown_provider: { status: 404, message: 'No such sign-in provider.' },
   session_not_found: { status: 404, message: 'No such session of yours.' },
   method_not_allowed: { status: 405, message: 'Method not allowed.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
@@ -28,6 +36,7 @@ export const ERRORS = {
   login_throttled: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
+  provider_unavailable: { status: 502, message: 'The sign-in provider cannot be reached. Try again shortly.' },
   server_busy: { status: 503, message: 'Too many sign-ins in progress. Try again in a moment.' },
   store_unavailable: { status: 503, message: 'The session store is unavailable. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -21,6 +21,12 @@ import { registerSpa } from './static/spa.js';
 import { createSessionStore } from './stores/index.js';
 import type { SessionRecord, SessionStore } from './stores/types.js';
 import { createLocalAccounts, type LocalAccounts } from './local/service.js';
+import { providerLogout } from './oidc/logout.js';
+import { createProviders } from './oidc/providers.js';
+import { TokenRefresher } from './oidc/refresh.js';
+import { oidcRoutes } from './oidc/routes.js';
+import { TransactionCookie } from './oidc/transaction.js';
+import type { CustomFetch } from 'openid-client';
 
 /** Parts a caller may supply instead of the ones the config describes (tests, embedding). */
 export interface GatehouseDeps {
@@ -32,6 +38,8 @@ export interface GatehouseDeps {
   https?: { cert: string; key: string } | null;
   /** A pino logger or Fastify logger options; default: pino at the configured level. */
   logger?: boolean | Record<string, unknown>;
+  /** fetch for provider requests (tests inject one); default: the global fetch. */
+  fetch?: CustomFetch;
   /** Adds routes inside the gateway (the demo API) with access to the session guard. */
   extend?: (app: FastifyInstance, context: GatehouseContext) => Promise<void> | void;
 }
@@ -109,6 +117,14 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     },
   } satisfies FastifyServerOptions;
   // The HTTPS server type differs from HTTP's only in ways routes never see.
+  const providers = createProviders(config, deps.fetch ? { fetch: deps.fetch } : {});
+  const refresher = new TokenRefresher({
+    providers,
+    sessions,
+    keys,
+    clock,
+    onRefresh: (session, outcome) => app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh'),
+  });
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   const audit = createAudit(app.log);
   const authPrefix = config.auth.prefix;
@@ -131,6 +147,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   await app.register(sessionPlugin, { sessions, cookie });
   registerCsrf(app, {
     publicOrigin: config.publicOrigin,
+    // The provider posts logout tokens server-to-server; the signed token is the authentication.
+    exemptRoutes: new Set([`${authPrefix}/backchannel-logout/:provider`]),
     keys,
     trustedOrigins: devOrigins,
     onReject: (request, reason) => audit('csrf_rejected', request, { reason }),
@@ -178,7 +196,35 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
         authenticate,
         changePassword: local ? (u, cur, next, a) => local.changePassword(u, cur, next, a) : undefined,
         persistentCookie: c.persistent,
+        refresh: providers.size > 0 ? (session) => refresher.ensureFresh(session) : undefined,
+        providerLogout:
+          providers.size > 0
+            ? async (session) => {
+                const provider = providers.get(session.provider);
+                if (!provider) return undefined;
+                const tokens = await refresher.tokens(session);
+                return providerLogout(provider, tokens, (error) => app.log.warn({ err: error }, 'provider logout step failed'));
+              }
+            : undefined,
       });
+      if (providers.size > 0) {
+        await oidcRoutes(scope, {
+          providers,
+          sessions,
+          cookie,
+          transactions: new TransactionCookie(c.name, keys, clock),
+          keys,
+          clock,
+          audit,
+          publicOrigin: config.publicOrigin,
+          loginPage: config.auth.loginPage,
+          persistentCookie: c.persistent,
+          localEnabled: local !== undefined,
+          findLocalUser: local ? (username) => local.findUser(username) : undefined,
+        });
+      } else {
+        scope.get('/providers', async () => ({ local: local !== undefined, providers: [] }));
+      }
     },
     { prefix: authPrefix },
   );

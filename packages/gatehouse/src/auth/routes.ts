@@ -25,6 +25,10 @@ export interface AuthRoutesOptions {
   changePassword?: PasswordChanger | undefined;
   /** Session cookies carry Max-Age = remaining absolute lifetime when true. */
   persistentCookie: boolean;
+  /** Federated sessions: a session with a fresh access token, or null when the provider ended it. */
+  refresh?: ((session: SessionRecord) => Promise<SessionRecord | null>) | undefined;
+  /** Federated sessions: provider logout after the local session is gone; the end-session URL. */
+  providerLogout?: ((session: SessionRecord) => Promise<string | undefined>) | undefined;
 }
 
 /** Login bodies are small; anything bigger is refused (413) before parsing or hashing. */
@@ -66,7 +70,16 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // changes: serialize it (with its HMAC-derived token) once per record, not once per request.
   const views = new WeakMap<SessionRecord, string>();
   app.get('/session', async (request, reply) => {
-    const session = await requireSession(request, reply, cookie);
+    let session = await requireSession(request, reply, cookie);
+    if (options.refresh) {
+      const fresh = await options.refresh(session);
+      if (!fresh) {
+        // The provider refused the refresh (revoked, or another user): the session is over.
+        reply.header('set-cookie', cookie.clear());
+        throw new GatehouseError('unauthenticated');
+      }
+      session = fresh;
+    }
     let body = views.get(session);
     if (body === undefined) {
       body = JSON.stringify(sessionView(session, antiForgeryToken(keys, session.id)));
@@ -140,11 +153,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     // (503), this browser is signed out.
     reply.header('set-cookie', cookie.clear());
     const session = await request.getSession();
-    if (session) {
-      await sessions.revoke(session.id);
-      audit('logout', request, { userId: session.userId, sessionId: session.id });
-    }
-    return {};
+    if (!session) return {};
+    // The local session ends first: whatever the provider does next, this browser is signed out.
+    await sessions.revoke(session.id);
+    audit('logout', request, { userId: session.userId, sessionId: session.id });
+    const redirect = await options.providerLogout?.(session);
+    return redirect ? { redirect } : {};
   });
 
   app.get('/sessions', async (request, reply) => {

@@ -88,6 +88,9 @@ function resolvePaths(config: ParsedConfig, baseDir: string): GatehouseConfig {
     },
     spa: config.spa && { ...config.spa, root: resolve(baseDir, config.spa.root) },
     static: config.static.map((entry) => ({ ...entry, root: resolve(baseDir, entry.root) })),
+    providers: config.providers.map((p) =>
+      p.privateKeyJwt ? { ...p, privateKeyJwt: { ...p.privateKeyJwt, keyFile: resolve(baseDir, p.privateKeyJwt.keyFile) } } : p,
+    ),
     session: { ...config.session, store: resolveStore(config.session.store, baseDir, dataDir) },
     local: { ...config.local, store: resolveStore(config.local.store, baseDir, dataDir) },
     cors: {

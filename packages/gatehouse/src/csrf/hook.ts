@@ -10,6 +10,11 @@ export interface CsrfOptions {
   keys: KeyRing;
   /** Development only: the CORS allowlist, whose origins may send unsafe requests with the header. */
   trustedOrigins?: ReadonlySet<string>;
+  /**
+   * Route patterns (as registered, e.g. "/auth/backchannel-logout/:provider") that a server, not a
+   * browser, calls, and that authenticate by their own means, never by the cookie.
+   */
+  exemptRoutes?: ReadonlySet<string>;
   /** Called on every refusal (audit log, metrics). */
   onReject?: (request: FastifyRequest, reason: CsrfFailure) => void;
 }
@@ -42,6 +47,8 @@ export function registerCsrf(app: FastifyInstance, options: CsrfOptions): void {
   // Callback-style hooks: they run on every request, and a safe method costs one Set lookup.
   app.addHook('onRequest', (request, _reply, done) => {
     if (!UNSAFE_METHODS.has(request.method)) return done();
+    // Matched on the route pattern Fastify resolved, so no encoding of the URL can reach it.
+    if (options.exemptRoutes?.has(request.routeOptions.url ?? '')) return done();
     const failure = checkRequestOrigin(
       { origin: headerValue(request.headers.origin), secFetchSite: headerValue(request.headers['sec-fetch-site']) },
       options.publicOrigin,

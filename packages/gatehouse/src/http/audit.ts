@@ -6,6 +6,8 @@ export type AuditEvent =
   | 'login_failed'
   | 'login_throttled'
   | 'logout'
+  | 'backchannel_logout'
+  | 'token_refresh'
   | 'password_changed'
   | 'password_change_failed'
   | 'session_revoked'

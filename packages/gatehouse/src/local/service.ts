@@ -16,6 +16,8 @@ export interface LocalAccounts {
    * Throws `invalid_credentials`, `login_throttled`, or `password_rejected` with the policy's reason.
    */
   changePassword(username: string, currentPassword: string, newPassword: string, address: string): Promise<void>;
+  /** The session user of a local account, for account linking; null when there is none. */
+  findUser(username: string): Promise<SessionUser | null>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,10 @@ export function createLocalAccounts(config: GatehouseConfig, clock: Clock, accou
         }
         throw error;
       }
+    },
+    findUser: async (username) => {
+      const account = await store.findByUsername(username);
+      return account ? toSessionUser(account) : null;
     },
     close: () => store.close(),
   };

@@ -90,6 +90,11 @@ export class SessionManager {
     return Math.max(0, Math.floor((record.expiresAt - this.clock()) / 1000));
   }
 
+  /** Stores a changed record under the same id (new tokens after a refresh). Timeouts are not touched. */
+  async replace(record: SessionRecord): Promise<void> {
+    await this.store.set(record);
+  }
+
   async revoke(id: string): Promise<void> {
     await this.store.delete(id);
   }

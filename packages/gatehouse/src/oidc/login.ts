@@ -1,0 +1,134 @@
+import * as client from 'openid-client';
+import type { Clock } from '../clock.js';
+import { GatehouseError } from '../errors.js';
+import type { KeyRing } from '../keys/keyring.js';
+import type { SessionUser } from '../stores/types.js';
+import { userFromClaims, verifiedEmail } from './claims.js';
+import type { OidcProvider } from './providers.js';
+import { type OidcSessionData, sealTokens } from './tokens.js';
+import type { LoginTransaction } from './transaction.js';
+
+/** Why a callback did not sign anyone in: a stable code for the user, a reason for the audit log. */
+export class LoginError extends GatehouseError {
+  constructor(
+    code: 'login_transaction_invalid' | 'login_denied' | 'login_failed' | 'provider_unavailable',
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(code, { cause });
+    this.name = 'LoginError';
+  }
+}
+
+/** The authorization request: PKCE (S256), state and nonce, all fresh for every login. */
+export async function authorizationRequest(
+  provider: OidcProvider,
+  returnTo: string,
+): Promise<{ url: URL; transaction: Omit<LoginTransaction, 'expiresAt'> }> {
+  const configuration = await provider.client();
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(configuration, {
+    ...provider.config.authorizationParams,
+    redirect_uri: provider.redirectUri,
+    scope: provider.config.scopes.join(' '),
+    response_type: 'code',
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { url, transaction: { provider: provider.config.id, state, nonce, codeVerifier, returnTo } };
+}
+
+export interface CallbackResult {
+  user: SessionUser;
+  oidc: OidcSessionData;
+}
+
+export interface CallbackOptions {
+  keys: KeyRing;
+  clock: Clock;
+  /** For `linkLocalAccount: "verified-email"`: the local account with this username, if any. */
+  findLocalUser?: ((username: string) => Promise<SessionUser | null>) | undefined;
+}
+
+/**
+ * Completes the code flow. openid-client checks the state, the `iss` response parameter
+ * (RFC 9207, mix-up defence), exchanges the code with client authentication and the PKCE
+ * verifier, and validates the ID token: signature against the provider's JWKS, alg, iss, aud,
+ * azp, exp, iat and the nonce. UserInfo, when configured, must name the same `sub`.
+ */
+export async function completeLogin(
+  provider: OidcProvider,
+  callbackUrl: URL,
+  tx: LoginTransaction,
+  options: CallbackOptions,
+): Promise<CallbackResult> {
+  const configuration = await provider.client();
+  let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+  try {
+    tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
+      pkceCodeVerifier: tx.codeVerifier,
+      expectedState: tx.state,
+      expectedNonce: tx.nonce,
+      idTokenExpected: true,
+    });
+  } catch (error) {
+    throw classify(error);
+  }
+  const claims = tokens.claims();
+  if (!claims || typeof claims.sub !== 'string' || !tokens.id_token) throw new LoginError('login_failed', 'no ID token subject');
+  let userinfo: Record<string, unknown> | undefined;
+  if (provider.config.userinfo) {
+    try {
+      userinfo = await client.fetchUserInfo(configuration, tokens.access_token, claims.sub);
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+  let user = userFromClaims(provider.config, claims, userinfo);
+  if (provider.config.linkLocalAccount === 'verified-email' && options.findLocalUser) {
+    const email = verifiedEmail(claims, userinfo);
+    const local = email ? await options.findLocalUser(email) : null;
+    if (local) user = local;
+  }
+  const expiresIn = tokens.expiresIn();
+  const expiresAt = expiresIn !== undefined ? options.clock() + expiresIn * 1000 : undefined;
+  return {
+    user,
+    oidc: {
+      provider: provider.config.id,
+      iss: String(claims.iss),
+      sub: claims.sub,
+      ...(typeof claims.sid === 'string' ? { sid: claims.sid } : {}),
+      ...(expiresAt !== undefined ? { accessTokenExpiresAt: expiresAt } : {}),
+      tokens: await sealTokens(options.keys, {
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        idToken: tokens.id_token,
+        expiresAt,
+      }),
+    },
+  };
+}
+
+/** openid-client's failures, as the user-facing code plus a reason for the log. */
+export function classify(error: unknown): LoginError {
+  if (error instanceof LoginError) return error;
+  if (error instanceof GatehouseError && error.code === 'provider_unavailable') {
+    return new LoginError('provider_unavailable', 'discovery failed', error);
+  }
+  if (error instanceof client.AuthorizationResponseError) {
+    return new LoginError('login_denied', `provider error: ${error.error}`, error);
+  }
+  if (error instanceof client.ResponseBodyError) {
+    return new LoginError('login_failed', `token endpoint error: ${error.error}`, error);
+  }
+  if (error instanceof client.ClientError) {
+    return new LoginError('login_failed', `${error.code ?? 'client error'}: ${error.message}`, error);
+  }
+  // fetch failures, timeouts, non-JSON answers: the provider is not answering properly.
+  return new LoginError('provider_unavailable', error instanceof Error ? error.message : 'provider request failed', error);
+}

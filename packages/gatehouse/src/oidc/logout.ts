@@ -1,0 +1,114 @@
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import * as client from 'openid-client';
+import type { Clock } from '../clock.js';
+import { GatehouseError } from '../errors.js';
+import type { SessionRecord } from '../stores/types.js';
+import type { OidcProvider } from './providers.js';
+import type { OidcTokens } from './tokens.js';
+import { oidcData } from './tokens.js';
+
+/**
+ * RP-initiated logout (OIDC RP-Initiated Logout 1.0): revoke the refresh token where the provider
+ * supports revocation (RFC 7009), and return the end-session URL with `id_token_hint`, the
+ * registered `post_logout_redirect_uri` and a `state`. The local session is already gone when
+ * this runs; provider failures are logged, never turned into a failed logout.
+ */
+export async function providerLogout(
+  provider: OidcProvider,
+  tokens: OidcTokens | null,
+  log: (error: unknown) => void,
+): Promise<string | undefined> {
+  let configuration: client.Configuration;
+  try {
+    configuration = await provider.client();
+  } catch (error) {
+    log(error);
+    return undefined;
+  }
+  const metadata = configuration.serverMetadata();
+  if (tokens?.refreshToken && metadata.revocation_endpoint) {
+    try {
+      await client.tokenRevocation(configuration, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+    } catch (error) {
+      log(error);
+    }
+  }
+  if (!metadata.end_session_endpoint) return undefined;
+  return client
+    .buildEndSessionUrl(configuration, {
+      post_logout_redirect_uri: provider.postLogoutRedirectUri,
+      state: client.randomState(),
+      ...(tokens?.idToken ? { id_token_hint: tokens.idToken } : {}),
+    })
+    .toString();
+}
+
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+/** Logout token verification for one provider (OIDC Back-Channel Logout 1.0 §2.6). */
+export class LogoutTokenVerifier {
+  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  /** jti → expiry: a logout token is accepted once. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly provider: OidcProvider,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The verified claims; throws `invalid_logout_token` for anything the spec says to reject. */
+  async verify(token: string): Promise<JWTPayload & { sub?: string; sid?: string }> {
+    const configuration = await this.provider.client();
+    const metadata = configuration.serverMetadata();
+    if (!metadata.jwks_uri) throw invalid('provider publishes no jwks_uri');
+    // createRemoteJWKSet refetches once on an unknown kid (rotation) and rate-limits refetches.
+    this.jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri));
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw invalid('not a JWS');
+    }
+    // §2.6: typ, where sent, is logout+jwt; alg none is never accepted.
+    if (header.typ !== undefined && !/^(application\/)?logout\+jwt$/i.test(header.typ)) throw invalid(`typ ${header.typ}`);
+    const algorithms = (metadata.id_token_signing_alg_values_supported ?? ['RS256']).filter((a) => a !== 'none');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks, {
+        issuer: metadata.issuer,
+        audience: this.provider.config.clientId,
+        algorithms,
+        requiredClaims: ['iat', 'jti', 'events'],
+        currentDate: new Date(this.clock()),
+        maxTokenAge: '10m',
+        clockTolerance: 30,
+      }));
+    } catch (error) {
+      throw invalid((error as Error).message);
+    }
+    const events = payload.events as Record<string, unknown> | undefined;
+    if (!events || typeof events !== 'object' || typeof events[BACKCHANNEL_EVENT] !== 'object') throw invalid('no back-channel logout event');
+    if ('nonce' in payload) throw invalid('nonce present');
+    const sub = typeof payload.sub === 'string' ? payload.sub : undefined;
+    const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+    if (!sub && !sid) throw invalid('neither sub nor sid');
+    const jti = String(payload.jti);
+    const now = this.clock();
+    for (const [id, expiry] of this.seen) if (expiry <= now) this.seen.delete(id);
+    if (this.seen.has(jti)) throw invalid('jti replayed');
+    this.seen.set(jti, now + 15 * 60_000);
+    return { ...payload, sub, sid };
+  }
+}
+
+function invalid(reason: string): GatehouseError {
+  return new GatehouseError('invalid_logout_token', { message: `Invalid logout token: ${reason}.` });
+}
+
+/** The sessions a verified logout token names: by sid when present, else every session of sub. */
+export function matchesLogout(session: SessionRecord, claims: { sub?: string | undefined; sid?: string | undefined }): boolean {
+  const oidc = oidcData(session.data);
+  if (!oidc) return false;
+  if (claims.sid !== undefined) return oidc.sid === claims.sid && (claims.sub === undefined || oidc.sub === claims.sub);
+  return oidc.sub === claims.sub;
+}

@@ -1,0 +1,109 @@
+import * as client from 'openid-client';
+import type { Clock } from '../clock.js';
+import { GatehouseError } from '../errors.js';
+import type { KeyRing } from '../keys/keyring.js';
+import type { SessionManager } from '../session/manager.js';
+import type { SessionRecord } from '../stores/types.js';
+import type { OidcProvider } from './providers.js';
+import { oidcData, type OidcTokens, sealTokens, unsealTokens } from './tokens.js';
+
+/** Refresh when the access token expires within this many ms. */
+export const REFRESH_SKEW_MS = 60_000;
+
+export interface RefresherOptions {
+  providers: ReadonlyMap<string, OidcProvider>;
+  sessions: SessionManager;
+  keys: KeyRing;
+  clock: Clock;
+  onRefresh?: (session: SessionRecord, outcome: 'refreshed' | 'ended' | 'failed') => void;
+}
+
+/**
+ * Keeps a federated session's access token fresh. Single-flight per session: concurrent requests
+ * that find the token about to expire share one refresh (a rotating, one-time refresh token used
+ * twice would end the session). An `invalid_grant`, or a refreshed ID token naming another issuer
+ * or subject, ends the session: the caller answers 401.
+ */
+export class TokenRefresher {
+  private readonly inFlight = new Map<string, Promise<SessionRecord | null>>();
+
+  constructor(private readonly options: RefresherOptions) {}
+
+  /** True when the session's access token needs a refresh now (cheap: no decryption). */
+  isStale(session: SessionRecord): boolean {
+    const oidc = oidcData(session.data);
+    return oidc?.accessTokenExpiresAt !== undefined && oidc.accessTokenExpiresAt - REFRESH_SKEW_MS <= this.options.clock();
+  }
+
+  /** The session with a fresh access token; null when the provider refused (the session is then gone). */
+  ensureFresh(session: SessionRecord): Promise<SessionRecord | null> {
+    if (!this.isStale(session)) return Promise.resolve(session);
+    let pending = this.inFlight.get(session.id);
+    if (!pending) {
+      pending = this.refresh(session).finally(() => this.inFlight.delete(session.id));
+      this.inFlight.set(session.id, pending);
+    }
+    return pending;
+  }
+
+  /** The decrypted tokens of a federated session (for attaching to upstream calls, logout). */
+  async tokens(session: SessionRecord): Promise<OidcTokens | null> {
+    const oidc = oidcData(session.data);
+    return oidc ? unsealTokens(this.options.keys, oidc.tokens) : null;
+  }
+
+  private async refresh(session: SessionRecord): Promise<SessionRecord | null> {
+    const { providers, sessions, keys, clock } = this.options;
+    const oidc = oidcData(session.data);
+    const provider = oidc && providers.get(oidc.provider);
+    const tokens = await this.tokens(session);
+    if (!oidc || !provider || !tokens?.refreshToken) {
+      // Nothing to refresh with: the session lives on until its own timeouts; upstream calls
+      // needing a user token will be refused by the provider, not by us.
+      return session;
+    }
+    let response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+    try {
+      response = await client.refreshTokenGrant(await provider.client(), tokens.refreshToken);
+    } catch (error) {
+      if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+        await sessions.revoke(session.id);
+        this.options.onRefresh?.(session, 'ended');
+        return null;
+      }
+      this.options.onRefresh?.(session, 'failed');
+      throw new GatehouseError('provider_unavailable', { message: 'The sign-in provider could not refresh the session.', cause: error });
+    }
+    const claims = response.claims();
+    // OIDC Core §12.2: a refreshed ID token must be about the same user from the same issuer.
+    if (claims && (claims.iss !== oidc.iss || claims.sub !== oidc.sub)) {
+      await sessions.revoke(session.id);
+      this.options.onRefresh?.(session, 'ended');
+      return null;
+    }
+    const expiresIn = response.expiresIn();
+    const expiresAt = expiresIn !== undefined ? clock() + expiresIn * 1000 : undefined;
+    const next: SessionRecord = {
+      ...session,
+      data: {
+        ...session.data,
+        oidc: {
+          ...oidc,
+          accessTokenExpiresAt: expiresAt,
+          tokens: await sealTokens(keys, {
+            accessToken: response.access_token,
+            // Providers that do not rotate refresh tokens send none back: keep the old one.
+            refreshToken: response.refresh_token ?? tokens.refreshToken,
+            idToken: response.id_token ?? tokens.idToken,
+            expiresAt,
+          }),
+        },
+      },
+    };
+    // Signed out (or revoked) while the provider answered: do not bring the session back.
+    if (!(await sessions.findOwn(session.userId, session.id))) return null;
+    await sessions.replace(next);
+    this.options.onRefresh?.(next, 'refreshed');
+    return next;
+  }
+}

@@ -1,0 +1,164 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { SessionCookie } from '../cookies/session-cookie.js';
+import { GatehouseError } from '../errors.js';
+import type { Audit } from '../http/audit.js';
+import { isNavigation } from '../http/request.js';
+import { safeReturnTo } from '../http/return-to.js';
+import type { KeyRing } from '../keys/keyring.js';
+import type { SessionManager } from '../session/manager.js';
+import type { SessionUser } from '../stores/types.js';
+import { authorizationRequest, classify, completeLogin, LoginError } from './login.js';
+import { LogoutTokenVerifier, matchesLogout } from './logout.js';
+import type { OidcProvider } from './providers.js';
+import type { TransactionCookie } from './transaction.js';
+
+export interface OidcRoutesOptions {
+  providers: ReadonlyMap<string, OidcProvider>;
+  sessions: SessionManager;
+  cookie: SessionCookie;
+  transactions: TransactionCookie;
+  keys: KeyRing;
+  clock: Clock;
+  audit: Audit;
+  publicOrigin: string;
+  loginPage: string;
+  persistentCookie: boolean;
+  localEnabled: boolean;
+  findLocalUser?: ((username: string) => Promise<SessionUser | null>) | undefined;
+}
+
+/** Callback query parameters are short; anything longer is not a real authorization response. */
+const MAX_CALLBACK_QUERY = 8192;
+
+/**
+ * The federated sign-in endpoints under the auth prefix: provider list, login start, callback,
+ * and back-channel logout. The protocol work is openid-client's and jose's; this file moves
+ * cookies, sessions and redirects.
+ */
+export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOptions): Promise<void> {
+  const { providers, sessions, cookie, transactions, audit } = options;
+  const providerOr404 = (id: unknown): OidcProvider => {
+    const provider = typeof id === 'string' ? providers.get(id) : undefined;
+    if (!provider) throw new GatehouseError('unknown_provider');
+    return provider;
+  };
+
+  app.get('/providers', async () => ({
+    local: options.localEnabled,
+    providers: [...providers.values()].map((p) => ({
+      id: p.config.id,
+      name: p.config.name ?? p.config.id,
+      loginUrl: `${app.prefix}/login?provider=${encodeURIComponent(p.config.id)}`,
+    })),
+  }));
+
+  app.get<{ Querystring: Record<string, unknown> }>('/login', async (request, reply) => {
+    const provider = providerOr404(request.query.provider);
+    const returnTo = safeReturnTo(request.query.returnTo, options.publicOrigin);
+    const { url, transaction } = await authorizationRequest(provider, returnTo).catch((error: unknown) => {
+      throw classify(error);
+    });
+    reply.header('set-cookie', await transactions.create(transaction));
+    return reply.redirect(url.toString(), 302);
+  });
+
+  app.get<{ Params: { provider: string } }>('/callback/:provider', async (request, reply) => {
+    const provider = providerOr404(request.params.provider);
+    // Single use: whatever happens next, the transaction cookie is gone.
+    reply.header('set-cookie', transactions.clear());
+    try {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      if (query.length > MAX_CALLBACK_QUERY) throw new LoginError('login_failed', 'callback query too long');
+      const params = new URLSearchParams(query);
+      const keys = [...params.keys()];
+      // A parameter given twice is ambiguous: refuse rather than pick one (OAuth 2.0 §3.1).
+      if (new Set(keys).size !== keys.length) throw new LoginError('login_failed', 'duplicated callback parameter');
+      const tx = await transactions.consume(request.headers.cookie);
+      if (!tx) throw new LoginError('login_transaction_invalid', 'missing, expired, forged or replayed transaction');
+      if (tx.provider !== provider.config.id) throw new LoginError('login_transaction_invalid', 'transaction of another provider');
+      const callbackUrl = new URL(`${options.publicOrigin}${app.prefix}/callback/${provider.config.id}?${query}`);
+      const result = await completeLogin(provider, callbackUrl, tx, options);
+      // Session fixation: the browser's previous session (if any) ends; the new one has a fresh id.
+      const previous = await request.getSession().catch(() => null);
+      if (previous) await sessions.revoke(previous.id);
+      const { token, record } = await sessions.create({
+        user: result.user,
+        provider: provider.config.id,
+        client: clientInfo(request),
+        data: { oidc: result.oidc },
+      });
+      reply.header('set-cookie', [
+        transactions.clear(),
+        cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
+      ]);
+      if (result.oidc.sid) rememberSid(provider.config.id, result.oidc.sid, result.user.id);
+      audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id });
+      return reply.redirect(tx.returnTo, 303);
+    } catch (error) {
+      const failure = classify(error);
+      audit('login_failed', request, { method: 'oidc', provider: provider.config.id, error: failure.code, reason: failure.reason });
+      return loginFailed(request, reply, failure);
+    }
+  });
+
+  const verifiers = new Map<string, LogoutTokenVerifier>();
+  app.post<{ Params: { provider: string }; Body: Record<string, unknown> }>(
+    '/backchannel-logout/:provider',
+    { bodyLimit: 16 * 1024 },
+    async (request, reply) => {
+      // The provider calls this, not a browser: errors are never cached, and say only what was wrong.
+      reply.header('cache-control', 'no-store');
+      const provider = providerOr404(request.params.provider);
+      const token = request.body && typeof request.body === 'object' ? request.body.logout_token : undefined;
+      if (typeof token !== 'string' || token.length === 0) {
+        throw new GatehouseError('invalid_logout_token', { message: 'Invalid logout token: logout_token is missing.' });
+      }
+      let verifier = verifiers.get(provider.config.id);
+      if (!verifier) {
+        verifier = new LogoutTokenVerifier(provider, options.clock);
+        verifiers.set(provider.config.id, verifier);
+      }
+      const claims = await verifier.verify(token);
+      const ended = await endSessions(provider.config.id, claims);
+      audit('backchannel_logout', request, { provider: provider.config.id, ended });
+      return reply.code(200).send();
+    },
+  );
+
+  /**
+   * Ends the sessions a logout token names. Users are `<provider>:<sub>`, so a token with `sub`
+   * finds them through the store's user index; a `sid`-only token uses the sid → user map this
+   * instance records at sign-in.
+   */
+  const sidUsers = new Map<string, string>();
+  function rememberSid(providerId: string, sid: string, userId: string): void {
+    if (sidUsers.size >= 100_000) sidUsers.delete(sidUsers.keys().next().value as string);
+    sidUsers.set(`${providerId}\0${sid}`, userId);
+  }
+  async function endSessions(providerId: string, claims: { sub?: string | undefined; sid?: string | undefined }): Promise<number> {
+    const userId = claims.sub !== undefined ? `${providerId}:${claims.sub}` : claims.sid ? sidUsers.get(`${providerId}\0${claims.sid}`) : undefined;
+    if (!userId) return 0;
+    let ended = 0;
+    for (const session of await sessions.list(userId)) {
+      if (matchesLogout(session, claims)) {
+        await sessions.revoke(session.id);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
+  function loginFailed(request: FastifyRequest, reply: FastifyReply, failure: LoginError): FastifyReply {
+    if (isNavigation(request)) {
+      // A person is looking: back to the login page, which shows the message for the code.
+      return reply.redirect(`${options.loginPage}?login_error=${failure.code}`, 303);
+    }
+    return reply.code(failure.status).send(failure.toJSON());
+  }
+}
+
+function clientInfo(request: FastifyRequest) {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip, ...(ua ? { userAgent: ua.slice(0, 256) } : {}) };
+}

@@ -1,0 +1,129 @@
+import { startDemoProvider, type DemoAccount, type DemoProvider, type DemoProviderOptions } from '../../src/demo/provider.js';
+import { ORIGIN, testGateway, type TestGateway } from './gateway.js';
+import type { GatehouseConfigInput } from '../../src/config/schema.js';
+
+export const CLIENT_ID = 'gatehouse-test';
+export const CLIENT_SECRET = 'a-long-test-client-secret-0123456789';
+
+export const ACCOUNTS: DemoAccount[] = [
+  { sub: 'ada', name: 'Ada Lovelace', email: 'ada@example.test', emailVerified: true, roles: ['admin', 'user'] },
+  { sub: 'alan', name: 'Alan Turing', email: 'alan@example.test', emailVerified: false },
+];
+
+export interface OidcHarness {
+  gw: TestGateway;
+  idp: DemoProvider;
+  /** Number of token endpoint requests the provider answered (for single-flight checks). */
+  tokenRequests(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway with provider "test" pointing at a real oidc-provider on a loopback port. The
+ * gateway's fetch counts token requests; everything else goes over real HTTP.
+ */
+export async function oidcHarness(
+  overrides: Partial<GatehouseConfigInput> = {},
+  provider: Partial<DemoProviderOptions> = {},
+  providerConfig: Record<string, unknown> = {},
+): Promise<OidcHarness> {
+  const idp = await startDemoProvider({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    redirectUris: [`${ORIGIN}/auth/callback/test`],
+    postLogoutRedirectUris: [`${ORIGIN}/`],
+    accounts: ACCOUNTS,
+    ...provider,
+  });
+  let tokenCalls = 0;
+  const countingFetch = ((url: string | URL, init?: RequestInit) => {
+    if (String(url).endsWith('/token')) tokenCalls++;
+    return fetch(url, init);
+  }) as typeof fetch;
+  const gw = await testGateway(
+    {
+      providers: [
+        { id: 'test', name: 'Test IdP', issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, allowHttpIssuer: true, scopes: ['openid', 'profile', 'email', 'offline_access'], claims: { roles: 'roles' }, ...providerConfig },
+      ],
+      ...overrides,
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: openid-client's CustomFetch is a structural fetch
+    { fetch: countingFetch as any },
+  );
+  return {
+    gw,
+    idp,
+    tokenRequests: () => tokenCalls,
+    close: async () => {
+      await gw.close();
+      await idp.close();
+    },
+  };
+}
+
+/** A tiny cookie jar for the provider's own cookies (the "browser" side at the provider). */
+class Jar {
+  private readonly cookies = new Map<string, string>();
+  store(res: Response): void {
+    for (const header of res.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const [name, ...value] = (pair as string).split('=');
+      this.cookies.set((name as string).trim(), value.join('='));
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+/**
+ * Plays the browser at the provider: follows the authorization URL, signs in as `sub` on the dev
+ * login form, and returns the redirect back to the gateway (callback URL with code, state, iss).
+ */
+export async function authorizeAtProvider(authorizationUrl: string, sub: string): Promise<URL> {
+  const jar = new Jar();
+  let url = authorizationUrl;
+  for (let step = 0; step < 10; step++) {
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(res);
+    if (res.status >= 300 && res.status < 400) {
+      const location = new URL(res.headers.get('location') as string, url);
+      if (location.origin === ORIGIN) return location;
+      url = location.toString();
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
+    if (!action || !prompt) throw new Error(`unexpected provider page (${res.status}): ${html.slice(0, 300)}`);
+    const body = new URLSearchParams(prompt === 'login' ? { prompt, login: sub, password: 'any' } : { prompt });
+    const submit = await fetch(new URL(action, url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    jar.store(submit);
+    url = new URL(submit.headers.get('location') as string, url).toString();
+  }
+  throw new Error('too many redirects at the provider');
+}
+
+export const NAVIGATE = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', 'sec-fetch-dest': 'document' } as const;
+
+/** Full federated sign-in through the gateway; returns the session cookie and the final redirect. */
+export async function federatedLogin(h: OidcHarness, sub = 'ada', returnTo = '/dashboard'): Promise<{ cookie: string; location: string }> {
+  const start = await h.gw.inject({ method: 'GET', url: `/auth/login?provider=test&returnTo=${encodeURIComponent(returnTo)}`, headers: NAVIGATE });
+  if (start.statusCode !== 302) throw new Error(`login start: ${start.statusCode} ${start.body}`);
+  const txCookie = String(start.headers['set-cookie']).split(';', 1)[0] as string;
+  const back = await authorizeAtProvider(start.headers.location as string, sub);
+  const callback = await h.gw.inject({
+    method: 'GET',
+    url: `${back.pathname}${back.search}`,
+    headers: { ...NAVIGATE, 'sec-fetch-site': 'cross-site', cookie: txCookie },
+  });
+  if (callback.statusCode !== 303) throw new Error(`callback: ${callback.statusCode} ${callback.body} ${callback.headers.location}`);
+  const session = [callback.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse='));
+  if (!session) throw new Error('no session cookie');
+  return { cookie: session.split(';', 1)[0] as string, location: callback.headers.location as string };
+}
