@@ -1,5 +1,6 @@
 import { startDemoProvider, type DemoAccount, type DemoProvider, type DemoProviderOptions } from '../../src/demo/provider.js';
 import { ORIGIN, testGateway, type TestGateway } from './gateway.js';
+import type { CustomFetch } from 'openid-client';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 
 export const CLIENT_ID = 'gatehouse-test';
@@ -47,8 +48,7 @@ export async function oidcHarness(
       ],
       ...overrides,
     },
-    // biome-ignore lint/suspicious/noExplicitAny: openid-client's CustomFetch is a structural fetch
-    { fetch: countingFetch as any },
+    { fetch: countingFetch as unknown as CustomFetch },
   );
   return {
     gw,
