@@ -99,6 +99,12 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
       await grant.save();
       return grant;
     },
+    // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection); the
+    // demo provider's only outgoing call is the back-channel logout to the gateway on loopback.
+    fetch: (url: string | URL | Request, options?: RequestInit) => {
+      const { dispatcher: _ssrfGuard, ...rest } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
+    },
     issueRefreshToken: async () => true,
     rotateRefreshToken: () => true,
     ttl: {

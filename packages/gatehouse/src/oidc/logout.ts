@@ -79,7 +79,7 @@ export class LogoutTokenVerifier {
         audience: this.provider.config.clientId,
         algorithms,
         requiredClaims: ['iat', 'jti', 'events'],
-        currentDate: new Date(this.clock()),
+        // Wall-clock time, like openid-client for ID tokens: these tokens come from another machine.
         maxTokenAge: '10m',
         clockTolerance: 30,
       }));

@@ -62,7 +62,7 @@ export async function oidcHarness(
 }
 
 /** A tiny cookie jar for the provider's own cookies (the "browser" side at the provider). */
-class Jar {
+export class Jar {
   private readonly cookies = new Map<string, string>();
   store(res: Response): void {
     for (const header of res.headers.getSetCookie()) {
@@ -76,12 +76,29 @@ class Jar {
   }
 }
 
+/** Follows a provider page that has one form (logout confirmation), submitting it as is. */
+export async function submitProviderForm(url: string, jar: Jar, extra: Record<string, string> = {}): Promise<Response> {
+  const page = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+  jar.store(page);
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error(`no form at ${url}: ${page.status} ${html.slice(0, 200)}`);
+  const fields = Object.fromEntries([...html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  const res = await fetch(new URL(action, url), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...fields, ...extra } as Record<string, string>),
+  });
+  jar.store(res);
+  return res;
+}
+
 /**
  * Plays the browser at the provider: follows the authorization URL, signs in as `sub` on the dev
  * login form, and returns the redirect back to the gateway (callback URL with code, state, iss).
  */
-export async function authorizeAtProvider(authorizationUrl: string, sub: string): Promise<URL> {
-  const jar = new Jar();
+export async function authorizeAtProvider(authorizationUrl: string, sub: string, jar = new Jar()): Promise<URL> {
   let url = authorizationUrl;
   for (let step = 0; step < 10; step++) {
     const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
@@ -112,11 +129,16 @@ export async function authorizeAtProvider(authorizationUrl: string, sub: string)
 export const NAVIGATE = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', 'sec-fetch-dest': 'document' } as const;
 
 /** Full federated sign-in through the gateway; returns the session cookie and the final redirect. */
-export async function federatedLogin(h: OidcHarness, sub = 'ada', returnTo = '/dashboard'): Promise<{ cookie: string; location: string }> {
+export async function federatedLogin(
+  h: OidcHarness,
+  sub = 'ada',
+  returnTo = '/dashboard',
+  jar = new Jar(),
+): Promise<{ cookie: string; location: string }> {
   const start = await h.gw.inject({ method: 'GET', url: `/auth/login?provider=test&returnTo=${encodeURIComponent(returnTo)}`, headers: NAVIGATE });
   if (start.statusCode !== 302) throw new Error(`login start: ${start.statusCode} ${start.body}`);
   const txCookie = String(start.headers['set-cookie']).split(';', 1)[0] as string;
-  const back = await authorizeAtProvider(start.headers.location as string, sub);
+  const back = await authorizeAtProvider(start.headers.location as string, sub, jar);
   const callback = await h.gw.inject({
     method: 'GET',
     url: `${back.pathname}${back.search}`,
