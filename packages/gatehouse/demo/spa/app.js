@@ -17,11 +17,40 @@ function show(signedIn) {
   $('status').textContent = signedIn ? 'Signed in.' : 'Signed out.';
 }
 
+const LOGIN_ERRORS = {
+  login_denied: 'The sign-in provider did not sign you in.',
+  login_failed: "The sign-in provider's answer could not be verified. Please try again.",
+  login_transaction_invalid: 'That sign-in expired or was already used. Please try again.',
+  provider_unavailable: 'The sign-in provider cannot be reached right now.',
+};
+
+async function listProviders() {
+  const { status, body } = await api('/auth/providers');
+  const list = $('provider-list');
+  list.replaceChildren();
+  if (status !== 200 || body.providers.length === 0) return;
+  const returnTo = new URLSearchParams(location.search).get('returnTo') ?? '/';
+  for (const p of body.providers) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    // A top-level navigation: the gateway redirects to the provider and back. No token ever reaches this page.
+    link.href = `${p.loginUrl}&returnTo=${encodeURIComponent(returnTo)}`;
+    link.textContent = p.name;
+    link.className = 'provider-login';
+    item.append(link);
+    list.append(item);
+  }
+  $('federated').hidden = false;
+}
+
 async function refresh() {
   const { status, body } = await api('/auth/session');
   if (status !== 200) {
     $('protected-image').removeAttribute('src');
     show(false);
+    const error = new URLSearchParams(location.search).get('login_error');
+    if (error) $('login-error').textContent = LOGIN_ERRORS[error] ?? 'Sign-in failed.';
+    await listProviders();
     return;
   }
   $('user-name').textContent = body.user.name ?? body.user.username ?? body.user.id;
@@ -85,8 +114,14 @@ $('revoke-others').addEventListener('click', async () => {
 });
 
 $('logout').addEventListener('click', async () => {
-  await api('/auth/logout', { method: 'POST' });
+  const { body } = await api('/auth/logout', { method: 'POST' });
   $('api-result').textContent = '';
+  // Federated sessions: end the session at the provider too (it redirects back here).
+  if (body.redirect) {
+    location.assign(body.redirect);
+    return;
+  }
+  $('login-form').reset();
   await refresh();
 });
 

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { registerDemoApi } from '../demo/api.js';
+import { startDemoProvider } from '../demo/provider.js';
 import type { Gatehouse } from '../server.js';
 import { startGatehouse, waitForShutdown } from './start.js';
 
@@ -12,9 +13,12 @@ import { startGatehouse, waitForShutdown } from './start.js';
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));
 
 export const DEMO_USERNAME = 'demo';
+const DEMO_CLIENT_ID = 'gatehouse-demo';
+/** Only the in-process demo provider knows it; it never leaves this machine. */
+const DEMO_CLIENT_SECRET = randomBytes(24).toString('base64url');
 
 /** The demo's configuration: the issue's minimum config, pointed at the shipped demo files. */
-export function demoConfig(options: { port: number; host: string; dataDir: string }): GatehouseConfig {
+export function demoConfig(options: { port: number; host: string; dataDir: string; issuer?: string }): GatehouseConfig {
   return resolveConfig(
     {
       publicOrigin: `https://localhost:${options.port}`,
@@ -24,6 +28,20 @@ export function demoConfig(options: { port: number; host: string; dataDir: strin
       static: [{ path: '/files', root: resolve(DEMO_DIR, 'files'), protected: true }],
       session: { idleTimeout: '30m', absoluteTimeout: '12h' },
       local: { enabled: true },
+      providers: options.issuer
+        ? [
+            {
+              id: 'demo',
+              name: 'Demo OpenID Provider',
+              issuer: options.issuer,
+              clientId: DEMO_CLIENT_ID,
+              clientSecret: DEMO_CLIENT_SECRET,
+              allowHttpIssuer: true,
+              scopes: ['openid', 'profile', 'email', 'offline_access'],
+              claims: { roles: 'roles' },
+            },
+          ]
+        : [],
       logLevel: 'warn',
     },
     { baseDir: process.cwd(), env: {}, source: 'demo configuration' },
@@ -42,7 +60,16 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);
-  const config = demoConfig({ port, host: values.host, dataDir: resolve(values.data) });
+  const publicOrigin = `https://localhost:${port}`;
+  // The demo's own OpenID provider, on another loopback port: the federated flow with no set-up.
+  const idp = await startDemoProvider({
+    clientId: DEMO_CLIENT_ID,
+    clientSecret: DEMO_CLIENT_SECRET,
+    redirectUris: [`${publicOrigin}/auth/callback/demo`],
+    postLogoutRedirectUris: [`${publicOrigin}/`],
+    accounts: [{ sub: 'grace', name: 'Grace Hopper', email: 'grace@demo.test', emailVerified: true, roles: ['user'] }],
+  });
+  const config = demoConfig({ port, host: values.host, dataDir: resolve(values.data), issuer: idp.issuer });
   const gatehouse = await startGatehouse(config, { extend: registerDemoApi });
   const password = await resetDemoUser(gatehouse);
   process.stdout.write(
@@ -55,6 +82,8 @@ export async function runDemo(args: string[]): Promise<number> {
       'Sign in with',
       `  username: ${DEMO_USERNAME}`,
       `  password: ${password}`,
+      `or with the demo OpenID provider (${idp.issuer}): any username, any password;`,
+      '  "grace" has a name, an email and a role.',
       '',
       `Data (SQLite, keys, certificate): ${config.dataDir}`,
       'Stop with Ctrl+C.',
@@ -62,6 +91,7 @@ export async function runDemo(args: string[]): Promise<number> {
     ].join('\n'),
   );
   await waitForShutdown(gatehouse);
+  await idp.close();
   return 0;
 }
 
