@@ -22,7 +22,7 @@ import { createSessionStore } from './stores/index.js';
 import type { SessionRecord, SessionStore } from './stores/types.js';
 import { createLocalAccounts, type LocalAccounts } from './local/service.js';
 import { providerLogout } from './oidc/logout.js';
-import { createProviders } from './oidc/providers.js';
+import { createProviders, type OidcProvider } from './oidc/providers.js';
 import { TokenRefresher } from './oidc/refresh.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { TransactionCookie } from './oidc/transaction.js';
@@ -64,6 +64,8 @@ export interface Gatehouse {
   store: SessionStore;
   local: LocalAccounts | undefined;
   keys: KeyRing;
+  /** The configured OpenID providers, by id. */
+  providers: ReadonlyMap<string, OidcProvider>;
   /** Stops the listener and closes the stores. */
   close(): Promise<void>;
 }
@@ -266,6 +268,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     store,
     local,
     keys,
+    providers,
     async close() {
       await app.close();
       await store.close();

@@ -30,6 +30,11 @@ export async function startGatehouse(config: GatehouseConfig, deps: GatehouseDep
   const https = deps.https === undefined ? await resolveTls(config) : deps.https;
   const gatehouse = await createGatehouse(config, { ...deps, https });
   await gatehouse.app.listen({ host: config.listen.host, port: config.listen.port });
+  // Discover every provider now, so a wrong issuer or an unreachable provider shows in the log at
+  // start-up; sign-in retries discovery on first use either way.
+  for (const provider of gatehouse.providers.values()) {
+    provider.client().catch((error: unknown) => gatehouse.app.log.warn({ provider: provider.config.id }, (error as Error).message));
+  }
   return gatehouse;
 }
 

@@ -44,10 +44,7 @@ export function createProviders(config: GatehouseConfig, options: ProviderOption
         if (options.fetch) configuration[client.customFetch] = options.fetch;
         return configuration;
       } catch (error) {
-        throw new GatehouseError('provider_unavailable', {
-          message: `The sign-in provider "${p.id}" cannot be reached or its metadata is invalid.`,
-          cause: error,
-        });
+        throw new GatehouseError('provider_unavailable', { message: discoveryProblem(p, error), cause: error });
       }
     };
     providers.set(p.id, {
@@ -64,6 +61,16 @@ export function createProviders(config: GatehouseConfig, options: ProviderOption
     });
   }
   return providers;
+}
+
+/** What went wrong with discovery, in words an operator can act on. */
+function discoveryProblem(p: ProviderConfig, error: unknown): string {
+  const detail = error as { message?: string; cause?: { attribute?: string; body?: { issuer?: unknown } } };
+  if (detail.cause?.attribute === 'issuer') {
+    // OIDC Discovery §4.3: the issuer in the metadata must be exactly the one configured.
+    return `The sign-in provider "${p.id}" announces the issuer "${String(detail.cause.body?.issuer)}", not the configured "${p.issuer}": fix providers[].issuer (a mismatch can mean a mix-up or a misrouted discovery request).`;
+  }
+  return `The sign-in provider "${p.id}" cannot be reached or its metadata is invalid (${detail.message ?? 'unknown error'}).`;
 }
 
 async function clientAuth(p: ProviderConfig): Promise<client.ClientAuth> {
