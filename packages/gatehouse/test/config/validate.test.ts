@@ -228,3 +228,30 @@ describe('validateConfig', () => {
     accepts(MINIMUM);
   });
 });
+
+describe('providers', () => {
+  const provider = { id: 'corp', issuer: 'https://login.example.com', clientId: 'gatehouse', clientSecret: 's3cret-s3cret' };
+  it('accepts a provider with a secret, and resolves a private key path', () => {
+    accepts(withPatch({ providers: [provider] }));
+    accepts(withPatch({ providers: [{ ...provider, clientSecret: undefined, privateKeyJwt: { keyFile: './key.pem' } }] }));
+  });
+
+  it('refuses neither or both client authentications, scopes without openid, duplicate ids', () => {
+    expect(keysOf(withPatch({ providers: [{ ...provider, clientSecret: undefined }] }))).toEqual(['providers[0].clientSecret']);
+    expect(keysOf(withPatch({ providers: [{ ...provider, privateKeyJwt: { keyFile: './k.pem' } }] }))).toEqual(['providers[0].clientSecret']);
+    expect(keysOf(withPatch({ providers: [{ ...provider, scopes: ['profile'] }] }))).toEqual(['providers[0].scopes']);
+    expect(keysOf(withPatch({ providers: [provider, { ...provider }] }))).toEqual(['providers[1].id']);
+  });
+
+  it('refuses a plain-HTTP issuer, except on loopback with allowHttpIssuer', () => {
+    expect(messageFor(problemsOf(withPatch({ providers: [{ ...provider, issuer: 'http://login.example.com' }] })), 'providers[0].issuer')).toMatch(/must use https/);
+    expect(messageFor(problemsOf(withPatch({ providers: [{ ...provider, issuer: 'http://127.0.0.1:9000' }] })), 'providers[0].issuer')).toMatch(/allowHttpIssuer/);
+    accepts(withPatch({ providers: [{ ...provider, issuer: 'http://127.0.0.1:9000', allowHttpIssuer: true }] }));
+    expect(keysOf(withPatch({ providers: [{ ...provider, issuer: 'http://10.0.0.5', allowHttpIssuer: true }] }))).toEqual(['providers[0].issuer']);
+  });
+
+  it('refuses unknown keys and bad ids in a provider', () => {
+    expect(keysOf(withPatch({ providers: [{ ...provider, clientSecrt: 'x' }] }))).toEqual(['providers[0].clientSecrt']);
+    expect(keysOf(withPatch({ providers: [{ ...provider, id: 'Corp Login' }] }))).toEqual(['providers[0].id']);
+  });
+});
