@@ -127,7 +127,9 @@ export function classify(error: unknown): LoginError {
     return new LoginError('login_failed', `token endpoint error: ${error.error}`, error);
   }
   if (error instanceof client.ClientError) {
-    return new LoginError('login_failed', `${error.code ?? 'client error'}: ${error.message}`, error);
+    // The cause says which check failed (nonce, aud, signature…): keep it for the audit log.
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    return new LoginError('login_failed', `${error.code ?? 'client error'}: ${error.message}${cause ? ` (${cause})` : ''}`, error);
   }
   // fetch failures, timeouts, non-JSON answers: the provider is not answering properly.
   return new LoginError('provider_unavailable', error instanceof Error ? error.message : 'provider request failed', error);

@@ -78,7 +78,8 @@ export class LogoutTokenVerifier {
         issuer: metadata.issuer,
         audience: this.provider.config.clientId,
         algorithms,
-        requiredClaims: ['iat', 'jti', 'events'],
+        // §2.4: iat, exp, jti and events are all required.
+        requiredClaims: ['iat', 'exp', 'jti', 'events'],
         // Wall-clock time, like openid-client for ID tokens: these tokens come from another machine.
         maxTokenAge: '10m',
         clockTolerance: 30,
@@ -86,8 +87,9 @@ export class LogoutTokenVerifier {
     } catch (error) {
       throw invalid((error as Error).message);
     }
-    const events = payload.events as Record<string, unknown> | undefined;
-    if (!events || typeof events !== 'object' || typeof events[BACKCHANNEL_EVENT] !== 'object') throw invalid('no back-channel logout event');
+    const events = payload.events;
+    const event = isObject(events) ? events[BACKCHANNEL_EVENT] : undefined;
+    if (!isObject(event)) throw invalid('no back-channel logout event');
     if ('nonce' in payload) throw invalid('nonce present');
     const sub = typeof payload.sub === 'string' ? payload.sub : undefined;
     const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
@@ -99,6 +101,10 @@ export class LogoutTokenVerifier {
     this.seen.set(jti, now + 15 * 60_000);
     return { ...payload, sub, sid };
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(reason: string): GatehouseError {

@@ -33,7 +33,10 @@ export function createProviders(config: GatehouseConfig, options: ProviderOption
   for (const p of config.providers) {
     let pending: Promise<client.Configuration> | undefined;
     const discover = async (): Promise<client.Configuration> => {
-      const execute = p.allowHttpIssuer ? [client.allowInsecureRequests] : [];
+      // enableNonRepudiationChecks: verify every ID token's signature against the provider's JWKS,
+      // also those from the token endpoint and refreshes (openid-client skips it by default, as
+      // OIDC Core §3.1.3.7 permits over TLS; we do not rely on the channel alone).
+      const execute = [...(p.allowHttpIssuer ? [client.allowInsecureRequests] : []), client.enableNonRepudiationChecks];
       try {
         const configuration = await client.discovery(new URL(p.issuer), p.clientId, undefined, await clientAuth(p), {
           execute,

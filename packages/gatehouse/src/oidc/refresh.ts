@@ -66,7 +66,13 @@ export class TokenRefresher {
     try {
       response = await client.refreshTokenGrant(await provider.client(), tokens.refreshToken);
     } catch (error) {
-      if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+      // The provider answered, and the answer ends the session: invalid_grant, or a response that
+      // does not validate (a refreshed ID token from another issuer, bad signature, bad claims).
+      // Network failures and 5xx answers are temporary: the session stays.
+      const refused =
+        (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') ||
+        (error instanceof client.ClientError && !isTransient(error));
+      if (refused) {
         await sessions.revoke(session.id);
         this.options.onRefresh?.(session, 'ended');
         return null;
@@ -106,4 +112,10 @@ export class TokenRefresher {
     this.options.onRefresh?.(next, 'refreshed');
     return next;
   }
+}
+
+/** openid-client errors that say "try again later", not "this answer is wrong". */
+function isTransient(error: Error & { code?: string; cause?: unknown }): boolean {
+  const status = (error.cause as { status?: number } | undefined)?.status;
+  return error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && typeof status === 'number' && status >= 500;
 }

@@ -56,9 +56,15 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
   app.get<{ Querystring: Record<string, unknown> }>('/login', async (request, reply) => {
     const provider = providerOr404(request.query.provider);
     const returnTo = safeReturnTo(request.query.returnTo, options.publicOrigin);
-    const { url, transaction } = await authorizationRequest(provider, returnTo).catch((error: unknown) => {
-      throw classify(error);
-    });
+    let started: Awaited<ReturnType<typeof authorizationRequest>>;
+    try {
+      started = await authorizationRequest(provider, returnTo);
+    } catch (error) {
+      const failure = classify(error);
+      request.log.warn({ provider: provider.config.id, err: error }, `sign-in could not start: ${failure.reason}`);
+      return loginFailed(request, reply, failure);
+    }
+    const { url, transaction } = started;
     reply.header('set-cookie', await transactions.create(transaction));
     return reply.redirect(url.toString(), 302);
   });

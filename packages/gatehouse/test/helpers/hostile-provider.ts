@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { expect } from 'vitest';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
+import { ERRORS, type ErrorCode } from '../../src/errors.js';
 import type { SessionRecord } from '../../src/stores/types.js';
 import { ORIGIN, testGateway, type TestGateway } from './gateway.js';
 import { NAVIGATE } from './oidc.js';
@@ -14,6 +16,10 @@ import { NAVIGATE } from './oidc.js';
  * claims, foreign signatures, `alg: none`, another subject on refresh, an issuer that does not
  * match. Codes are bound to the PKCE `code_challenge` of the login that asked for them, so a code
  * used with another transaction's verifier is refused as a real provider would.
+ *
+ * There is no authorization endpoint: a test takes state, nonce and code_challenge from the
+ * gateway's authorization URL, binds a code with {@link HostileProvider.issueCode}, and calls
+ * the gateway's callback itself (see {@link hostileHarness}).
  */
 
 export const HOSTILE_CLIENT_ID = 'gatehouse-hostile';
@@ -70,6 +76,22 @@ interface KeyMaterial {
 async function keyMaterial(kid: string): Promise<KeyMaterial> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+}
+
+/**
+ * RSA key generation costs ~0.3 s, so keys are made once per test file and reused: two slots,
+ * alternating, so the two providers of one harness never share keys. (A third provider in the
+ * same harness shares the first one's keys; its issuer still differs.)
+ */
+const keySets = new Map<number, Promise<{ good: KeyMaterial; foreign: KeyMaterial }>>();
+let startedCount = 0;
+function keySet(slot: number): Promise<{ good: KeyMaterial; foreign: KeyMaterial }> {
+  let set = keySets.get(slot);
+  if (!set) {
+    set = Promise.all([keyMaterial(`hostile-${slot}-good`), keyMaterial(`hostile-${slot}-foreign`)]).then(([good, foreign]) => ({ good, foreign }));
+    keySets.set(slot, set);
+  }
+  return set;
 }
 
 const b64u = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -134,7 +156,7 @@ export class HostileProvider {
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const [good, foreign] = await Promise.all([keyMaterial(`good-${port}`), keyMaterial(`foreign-${port}`)]);
+    const { good, foreign } = await keySet(startedCount++ % 2);
     return new HostileProvider(server, port, options, good, foreign, options.redirectUri ?? `${ORIGIN}/auth/callback/hostile`);
   }
 
@@ -174,10 +196,10 @@ export class HostileProvider {
   }
 
   /**
-   * A logout token (OIDC Back-Channel Logout 1.0 §2.4). `now` is the RECEIVER's clock in ms
-   * (the gateway verifies logout tokens against its own clock).
+   * A logout token (OIDC Back-Channel Logout 1.0 §2.4), issued at `now` (ms; default the wall
+   * clock, which is what the gateway checks logout tokens against, like openid-client for ID tokens).
    */
-  logoutToken(now: number, spec: JwtSpec = {}): Promise<string> {
+  logoutToken(spec: JwtSpec = {}, now = Date.now()): Promise<string> {
     const iat = Math.floor(now / 1000);
     return this.jwt(
       { iss: this.issuer, aud: this.clientId, iat, exp: iat + 120, jti: randomUUID(), events: { [BACKCHANNEL_EVENT]: {} }, ...spec.claims },
@@ -214,8 +236,9 @@ export class HostileProvider {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.issuer);
-    const json = (status: number, body: unknown) =>
+    const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    };
     switch (url.pathname) {
       case '/.well-known/openid-configuration':
         this.discoveryRequests++;
@@ -245,8 +268,10 @@ export class HostileProvider {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     this.tokenRequests.push({ grantType: params.get('grant_type'), authorization: req.headers.authorization, params });
-    const expected = `Basic ${Buffer.from(`${encodeURIComponent(this.clientId)}:${encodeURIComponent(this.clientSecret)}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) return json(401, { error: 'invalid_client' });
+    // client_secret_basic: both parts form-urlencoded (RFC 6749 §2.3.1), then base64.
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const [id, secret] = Buffer.from(basic ?? '', 'base64').toString('utf8').split(':').map(formDecode);
+    if (id !== this.clientId || secret !== this.clientSecret) return json(401, { error: 'invalid_client' });
 
     if (params.get('grant_type') === 'authorization_code') {
       const code = params.get('code') ?? '';
@@ -286,6 +311,10 @@ export class HostileProvider {
     }
     return body;
   }
+}
+
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
 function prune(value: Record<string, unknown>): Record<string, unknown> {
@@ -452,4 +481,64 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
     },
   };
   return harness;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions shared by the negative tests.
+// ---------------------------------------------------------------------------------------------
+
+/** The Set-Cookie headers that carry a session cookie WITH a value (a created session). */
+export function sessionCookiesSet(res: LightMyRequestResponse): string[] {
+  return [res.headers['set-cookie'] ?? []].flat().filter((c) => /^__Host-gatehouse=[^;]/.test(c));
+}
+
+/** True when the response expires the login-transaction cookie. */
+export function clearsTransaction(res: LightMyRequestResponse): boolean {
+  return [res.headers['set-cookie'] ?? []].flat().some((c) => /^__Host-gatehouse-login=;/.test(c) && /Max-Age=0/i.test(c));
+}
+
+/**
+ * The exact refusal of a callback: a navigation is sent to the login page with the code, a fetch
+ * gets the JSON error; either way no session cookie is set and the transaction cookie is cleared.
+ */
+export function expectLoginRefused(res: LightMyRequestResponse, code: ErrorCode, style: 'navigation' | 'fetch' = 'navigation'): void {
+  if (style === 'navigation') {
+    expect({ status: res.statusCode, location: res.headers.location }).toEqual({ status: 303, location: `/?login_error=${code}` });
+  } else {
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: ERRORS[code].status, body: { error: code, message: ERRORS[code].message } });
+  }
+  expect(sessionCookiesSet(res)).toEqual([]);
+  expect(clearsTransaction(res)).toBe(true);
+}
+
+/** A point in a harness's history: session writes, token requests (both providers), log lines. */
+export interface Mark {
+  writes: number;
+  tokenRequests: number;
+  logs: number;
+}
+
+export function mark(h: HostileHarness): Mark {
+  return { writes: h.sessionWrites.length, tokenRequests: h.idp.tokenRequests.length + h.other.tokenRequests.length, logs: h.logs.length };
+}
+
+/**
+ * Since `since`: nothing was written to the session store, no `hostile:`/`other:` session exists
+ * for `subs`, the code was (or was not) exchanged, and exactly one `login_failed` audit event
+ * says why (`reason`).
+ */
+export async function expectNothingCreated(
+  h: HostileHarness,
+  since: Mark,
+  expected: { subs: string[]; exchanged: boolean; code: ErrorCode; reason: RegExp },
+): Promise<void> {
+  expect(h.sessionWrites.slice(since.writes)).toEqual([]);
+  for (const sub of expected.subs) {
+    expect(await h.gw.gatehouse.store.listByUser(`hostile:${sub}`)).toEqual([]);
+    expect(await h.gw.gatehouse.store.listByUser(`other:${sub}`)).toEqual([]);
+  }
+  expect(h.idp.tokenRequests.length + h.other.tokenRequests.length - since.tokenRequests).toBe(expected.exchanged ? 1 : 0);
+  const audit = h.logs.slice(since.logs).filter((l) => l.audit === true);
+  expect(audit.map((l) => ({ event: l.event, error: l.error }))).toEqual([{ event: 'login_failed', error: expected.code }]);
+  expect(String(audit[0]?.reason)).toMatch(expected.reason);
 }
