@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runConfigCheck } from './config-check.js';
-import { runDemo } from './demo.js';
 import { runKeysCommand } from './keys.js';
 import { runStart } from './start.js';
 import { runUsersCommandWithConfig } from './users-entry.js';
@@ -27,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'demo':
-        return await runDemo(rest);
+        // Loaded on demand: it brings the demo OpenID provider, which no other command needs.
+        return await (await import('./demo.js')).runDemo(rest);
       case 'start':
         return await runStart(rest);
       case 'config':

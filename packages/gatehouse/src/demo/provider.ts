@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type Configuration } from 'oidc-provider';
+import type { Configuration, default as Provider } from 'oidc-provider';
 
 /** An account of the demo / test provider. */
 export interface DemoAccount {
@@ -118,7 +118,12 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
     cookies: { keys: [`demo-${Math.random().toString(36).slice(2)}`] },
   };
   options.configure?.(configuration);
-  const provider = new Provider(issuer, configuration);
+  // oidc-provider warns (rightly) about its development-only keys, login page and memory adapter,
+  // and about Node 20; for the demo and the tests those are the point, so they are not repeated.
+  const provider = await quietly(async () => {
+    const { default: OidcProvider } = await import('oidc-provider');
+    return new OidcProvider(issuer, configuration);
+  });
   // Plain HTTP on loopback: the gateway allows it for this issuer only (allowHttpIssuer).
   provider.proxy = false;
   server.on('request', provider.callback());
@@ -131,4 +136,18 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
         server.close(() => resolve());
       }),
   };
+}
+
+/** Runs `create` with oidc-provider's start-up warnings filtered out of console.warn. */
+async function quietly<T>(create: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING')) return;
+    warn(...args);
+  };
+  try {
+    return await create();
+  } finally {
+    console.warn = warn;
+  }
 }
