@@ -16,6 +16,7 @@ export const ERRORS = {
   login_failed: { status: 400, message: "The sign-in provider's answer could not be verified. Please sign in again." },
   login_denied: { status: 400, message: 'The sign-in provider did not sign you in.' },
   invalid_logout_token: { status: 400, message: 'Invalid logout token.' },
+  path_rejected: { status: 400, message: 'The request path is not allowed (dot segments, encoded slashes, backslashes or empty segments).' },
   unauthenticated: { status: 401, message: 'Sign-in required.' },
   invalid_credentials: { status: 401, message: 'The username or password is incorrect.' },
   csrf_rejected: {
@@ -24,6 +25,10 @@ export const ERRORS = {
   },
   cross_site_rejected: { status: 403, message: 'This resource cannot be loaded from another site.' },
   forbidden: { status: 403, message: 'You do not have access to this resource.' },
+  federated_session_required: {
+    status: 403,
+    message: 'This API needs a sign-in through an identity provider: the session has no access token to forward.',
+  },
   not_found: { status: 404, message: 'Not found.' },
   unknown_provider: { status: 404, message: 'No such sign-in provider.' },
   session_not_found: { status: 404, message: 'No such session of yours.' },
@@ -36,9 +41,12 @@ export const ERRORS = {
   login_throttled: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
+  upstream_unavailable: { status: 502, message: 'The API behind the gateway cannot be reached. Try again shortly.' },
+  upstream_token_unavailable: { status: 502, message: 'The gateway could not obtain credentials for this API. Try again shortly.' },
   provider_unavailable: { status: 502, message: 'The sign-in provider cannot be reached. Try again shortly.' },
   server_busy: { status: 503, message: 'Too many sign-ins in progress. Try again in a moment.' },
   store_unavailable: { status: 503, message: 'The session store is unavailable. Try again shortly.' },
+  upstream_timeout: { status: 504, message: 'The API behind the gateway did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

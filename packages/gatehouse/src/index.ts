@@ -11,3 +11,4 @@ export { createSessionStore } from './stores/index.js';
 export { SessionManager } from './session/manager.js';
 export { startGatehouse } from './cli/start.js';
 export type { Clock } from './clock.js';
+export type { SigningKeyRing } from './tokens/signing-keys.js';

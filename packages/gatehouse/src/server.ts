@@ -27,12 +27,20 @@ import { TokenRefresher } from './oidc/refresh.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { TransactionCookie } from './oidc/transaction.js';
 import type { CustomFetch } from 'openid-client';
+import { registerProxy } from './proxy/routes.js';
+import { attachWebSocketProxy } from './proxy/websocket.js';
+import { ServiceTokens } from './tokens/client-credentials.js';
+import { InternalTokenIssuer } from './tokens/internal.js';
+import { registerJwksRoute } from './tokens/jwks.js';
+import { SigningKeyRing } from './tokens/signing-keys.js';
 
 /** Parts a caller may supply instead of the ones the config describes (tests, embedding). */
 export interface GatehouseDeps {
   clock?: Clock;
   store?: SessionStore;
   keys?: KeyRing;
+  /** Signing keys of internal tokens; default: `dataDir/signing-keys.json` when a route uses them. */
+  signingKeys?: SigningKeyRing;
   local?: LocalAccounts;
   /** TLS material for the listener; when absent the listener is plain HTTP (tests use inject()). */
   https?: { cert: string; key: string } | null;
@@ -64,6 +72,8 @@ export interface Gatehouse {
   store: SessionStore;
   local: LocalAccounts | undefined;
   keys: KeyRing;
+  /** Signing keys of internal tokens (published at /.well-known/jwks.json); null when no route uses them. */
+  signingKeys: SigningKeyRing | null;
   /** The configured OpenID providers, by id. */
   providers: ReadonlyMap<string, OidcProvider>;
   /** Stops the listener and closes the stores. */
@@ -128,6 +138,12 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     onRefresh: (session, outcome) => app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh'),
   });
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  // Internal tokens (issue 4): an asymmetric key ring, only when some route sends them.
+  const signingKeys =
+    deps.signingKeys ??
+    (config.apis.some((api) => api.token === 'internal')
+      ? await SigningKeyRing.open(join(config.dataDir, 'signing-keys.json'), config.internalTokens.algorithm)
+      : null);
   const audit = createAudit(app.log);
   const authPrefix = config.auth.prefix;
 
@@ -244,6 +260,34 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   const context: GatehouseContext = { config, sessions, guard, audit };
   await deps.extend?.(app, context);
 
+  registerJwksRoute(app, signingKeys);
+  const sources = {
+    refresher,
+    internal: new InternalTokenIssuer({
+      keys: signingKeys ?? (await SigningKeyRing.inMemory()),
+      issuer: config.publicOrigin,
+      lifetimeMs: config.internalTokens.lifetime,
+      clock,
+    }),
+    service: config.serviceClient ? new ServiceTokens({ config: config.serviceClient, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : undefined,
+  };
+  await registerProxy(app, { config, guard, crossSiteRefusal, sources, securityHeaderNames: new Set(Object.keys(headers)) });
+  if (config.apis.some((api) => api.websocket)) {
+    const detach = attachWebSocketProxy(app.server, {
+      apis: config.apis,
+      publicOrigin: config.publicOrigin,
+      cookiePrefix: c.name,
+      resolveSession: (header) => sessions.resolve(cookie.read(header)),
+      sources,
+      clientIp: (request) => request.socket.remoteAddress ?? '',
+      log: app.log,
+    });
+    app.addHook('onClose', (_app, done) => {
+      detach();
+      done();
+    });
+  }
+
   for (const mount of config.static) {
     await registerStaticMount(app, mount, guard);
   }
@@ -251,7 +295,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     ? await registerSpa(app, {
         root: config.spa.root,
         index: config.spa.index,
-        reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path)],
+        reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path), ...config.apis.map((api) => api.path)],
       })
     : undefined;
   app.setNotFoundHandler(
@@ -268,6 +312,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     store,
     local,
     keys,
+    signingKeys,
     providers,
     async close() {
       await app.close();

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import { registerDemoApi } from '../demo/api.js';
+import { DEMO_API_AUDIENCE, startDemoApi } from '../demo/api.js';
 import { startDemoProvider } from '../demo/provider.js';
 import type { Gatehouse } from '../server.js';
+import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
 import { startGatehouse, waitForShutdown } from './start.js';
 
 /** The demo's own files (SPA and protected files), shipped with the package. */
@@ -18,7 +19,7 @@ const DEMO_CLIENT_ID = 'gatehouse-demo';
 const DEMO_CLIENT_SECRET = randomBytes(24).toString('base64url');
 
 /** The demo's configuration: the issue's minimum config, pointed at the shipped demo files. */
-export function demoConfig(options: { port: number; host: string; dataDir: string; issuer?: string }): GatehouseConfig {
+export function demoConfig(options: { port: number; host: string; dataDir: string; issuer?: string; api?: string }): GatehouseConfig {
   return resolveConfig(
     {
       publicOrigin: `https://localhost:${options.port}`,
@@ -28,6 +29,10 @@ export function demoConfig(options: { port: number; host: string; dataDir: strin
       static: [{ path: '/files', root: resolve(DEMO_DIR, 'files'), protected: true }],
       session: { idleTimeout: '30m', absoluteTimeout: '12h' },
       local: { enabled: true },
+      // The demo API is an upstream on its own port: it gets an internal token, never the cookie.
+      apis: options.api
+        ? [{ path: '/api/demo', upstream: options.api, auth: 'required', token: 'internal', audience: DEMO_API_AUDIENCE, methods: ['GET'] }]
+        : [],
       providers: options.issuer
         ? [
             {
@@ -69,8 +74,13 @@ export async function runDemo(args: string[]): Promise<number> {
     postLogoutRedirectUris: [`${publicOrigin}/`],
     accounts: [{ sub: 'grace', name: 'Grace Hopper', email: 'grace@demo.test', emailVerified: true, roles: ['user'] }],
   });
-  const config = demoConfig({ port, host: values.host, dataDir: resolve(values.data), issuer: idp.issuer });
-  const gatehouse = await startGatehouse(config, { extend: registerDemoApi });
+  const dataDir = resolve(values.data);
+  // The demo API upstream verifies tokens against the gateway's JWKS over HTTPS, trusting the
+  // demo's own certificate (generated here first, then reused by the gateway).
+  const tls = await loadOrCreateSelfSigned(dataDir);
+  const api = await startDemoApi({ issuer: publicOrigin, jwksUrl: `https://127.0.0.1:${port}/.well-known/jwks.json`, ca: tls.cert });
+  const config = demoConfig({ port, host: values.host, dataDir, issuer: idp.issuer, api: api.origin });
+  const gatehouse = await startGatehouse(config);
   const password = await resetDemoUser(gatehouse);
   process.stdout.write(
     [
@@ -85,12 +95,16 @@ export async function runDemo(args: string[]): Promise<number> {
       `or with the demo OpenID provider (${idp.issuer}): any username, any password;`,
       '  "grace" has a name, an email and a role.',
       '',
+      `The demo API (/api/demo/hello) is a separate upstream on ${api.origin}: it verifies`,
+      `  Gatehouse's internal token against ${config.publicOrigin}/.well-known/jwks.json.`,
+      '',
       `Data (SQLite, keys, certificate): ${config.dataDir}`,
       'Stop with Ctrl+C.',
       '',
     ].join('\n'),
   );
   await waitForShutdown(gatehouse);
+  await api.close();
   await idp.close();
   return 0;
 }

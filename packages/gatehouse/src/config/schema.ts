@@ -125,6 +125,42 @@ const providerSchema = z.strictObject({
 
 export type ProviderConfig = z.output<typeof providerSchema>;
 
+/** Methods a proxied route forwards when `methods` is not set. OPTIONS and TRACE only when listed. */
+export const DEFAULT_API_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const apiEntry = z.strictObject({
+  path: urlPath.describe('URL path prefix the browser calls, e.g. "/api/orders". The route takes it and everything below it.'),
+  upstream: z
+    .string()
+    .describe('http(s) URL the path maps to: "/api/orders/42" → "<upstream>/42". Query strings pass through.'),
+  auth: z
+    .enum(['required', 'optional', 'none'])
+    .default('required')
+    .describe('"required": only with a session (401 otherwise); "optional": with or without; "none": no session is looked at.'),
+  token: z
+    .enum(['none', 'user', 'internal', 'client-credentials'])
+    .default('none')
+    .describe(
+      'Authorization sent upstream: "user" (the OIDC access token), "internal" (a JWT Gatehouse signs), "client-credentials" (Gatehouse\'s own token from serviceClient), or "none".',
+    ),
+  audience: z.string().min(1).optional().describe('aud of internal tokens (required with token "internal"); resource indicator for client-credentials.'),
+  methods: z
+    .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+    .min(1)
+    .optional()
+    .describe('Methods forwarded; others get 405. Default: GET, HEAD, POST, PUT, PATCH, DELETE.'),
+  roles: z.array(z.string()).optional().describe('With auth "required": the user needs one of these roles (403 otherwise).'),
+  timeout: duration('30s', 'Longest wait for the upstream\'s response headers, and between body chunks (504 upstream_timeout).'),
+  forwardCookies: z
+    .array(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name.'))
+    .default([])
+    .describe("Names of the browser's other cookies forwarded upstream. Gatehouse's own cookies never are."),
+  allowSetCookie: z.boolean().default(false).describe("Pass the upstream's Set-Cookie to the browser (never for Gatehouse's cookie names)."),
+  websocket: z.boolean().default(false).describe('Also proxy WebSocket upgrades (same-origin Origin required).'),
+});
+
+export type ApiConfig = z.output<typeof apiEntry>;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of gatehouse.schema.json, for editor completion.'),
@@ -195,6 +231,24 @@ export const configSchema = z
       .prefault({})
       .describe('Local accounts.'),
     providers: z.array(providerSchema).default([]).describe('OpenID Connect providers for federated sign-in.'),
+    apis: z.array(apiEntry).default([]).describe('The API routes proxied to upstreams. Nothing else reaches an upstream.'),
+    internalTokens: z
+      .strictObject({
+        lifetime: duration('5m', 'exp - iat of internal tokens. At most 1h.'),
+        algorithm: z.enum(['ES256', 'RS256']).default('ES256').describe('Signature algorithm of the signing keys.'),
+      })
+      .prefault({})
+      .describe('JWTs Gatehouse signs for upstreams (RFC 9068); keys in dataDir/signing-keys.json, published at /.well-known/jwks.json.'),
+    serviceClient: z
+      .strictObject({
+        issuer: z.string().describe('Issuer URL of the OAuth/OpenID provider (discovered like providers[].issuer).'),
+        clientId: z.string().min(1).describe("Gatehouse's own client id there."),
+        clientSecret: z.string().min(1).describe('Its client secret (client_secret_basic).'),
+        scopes: z.array(z.string().min(1)).default([]).describe('Scopes requested with the client credentials grant.'),
+        allowHttpIssuer: z.boolean().default(false).describe('Allow an http:// issuer on a loopback address (tests only).'),
+      })
+      .optional()
+      .describe('Gatehouse\'s service identity for routes with token "client-credentials" (RFC 6749 §4.4).'),
     cors: z
       .strictObject({
         allowOrigins: z

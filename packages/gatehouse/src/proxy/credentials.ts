@@ -1,0 +1,50 @@
+import type { ApiConfig } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import type { TokenRefresher } from '../oidc/refresh.js';
+import type { SessionRecord } from '../stores/types.js';
+import type { ServiceTokens } from '../tokens/client-credentials.js';
+import type { InternalTokenIssuer } from '../tokens/internal.js';
+
+/** Where each kind of upstream credential comes from. */
+export interface CredentialSources {
+  refresher: TokenRefresher;
+  internal: InternalTokenIssuer;
+  service?: ServiceTokens | undefined;
+}
+
+/** The session the credentials were made for (a refresh may have replaced it) and the header. */
+export interface Credentials {
+  session: SessionRecord | null;
+  authorization?: string | undefined;
+}
+
+/**
+ * The `Authorization` header for a route (RFC 6750 §2.1 Bearer), given the caller's session.
+ * Without a session (auth "optional"), user and internal routes send none.
+ *  - `user`: the OIDC access token, refreshed first when about to expire (single-flight in
+ *    TokenRefresher); a refused refresh ends the session → 401; a local session → 403.
+ *  - `internal`: a JWT Gatehouse signs (RFC 9068), cached per session and audience.
+ *  - `client-credentials`: Gatehouse's own token, sent with or without a session.
+ */
+export async function routeCredentials(route: ApiConfig, session: SessionRecord | null, sources: CredentialSources): Promise<Credentials> {
+  switch (route.token) {
+    case 'none':
+      return { session };
+    case 'client-credentials': {
+      if (!sources.service) throw new GatehouseError('upstream_token_unavailable');
+      return { session, authorization: `Bearer ${await sources.service.token(route.audience)}` };
+    }
+    case 'internal': {
+      if (!session) return { session };
+      return { session, authorization: `Bearer ${await sources.internal.token(session, route.audience as string)}` };
+    }
+    case 'user': {
+      if (!session) return { session };
+      const fresh = await sources.refresher.ensureFresh(session);
+      if (!fresh) throw new GatehouseError('unauthenticated');
+      const tokens = await sources.refresher.tokens(fresh);
+      if (!tokens?.accessToken) throw new GatehouseError('federated_session_required');
+      return { session: fresh, authorization: `Bearer ${tokens.accessToken}` };
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ApiConfig } from '../config/schema.js';
+import { checkRequestOrigin } from '../csrf/check.js';
+import { ERRORS, type ErrorCode, GatehouseError } from '../errors.js';
+import type { SessionRecord } from '../stores/types.js';
+import { type CredentialSources, routeCredentials } from './credentials.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { checkProxyPath, upstreamTarget } from './path.js';
+
+export interface WebSocketProxyOptions {
+  apis: readonly ApiConfig[];
+  publicOrigin: string;
+  /** Gatehouse's cookie name prefix (never forwarded). */
+  cookiePrefix: string;
+  /** The session named by a Cookie header, or null. */
+  resolveSession: (cookieHeader: string | undefined) => Promise<SessionRecord | null>;
+  sources: CredentialSources;
+  /** The client address (trustProxy-aware). */
+  clientIp: (request: IncomingMessage) => string;
+  log: FastifyBaseLogger;
+}
+
+/** Handshake fields the upstream connection makes for itself (RFC 6455 §4.1). */
+const HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept', 'sec-websocket-protocol'];
+
+/**
+ * WebSocket upgrades on routes with `websocket: true`: authenticated by the session cookie,
+ * refused unless `Origin` is the public origin (RFC 6455 §10.2; browsers do not apply CORS or
+ * SameSite-independent checks to WebSockets, so this is the defence against cross-site
+ * WebSocket hijacking), then connected to the upstream with the route's credentials and
+ * relayed both ways. The upstream is connected first, so a refused or unreachable upstream is
+ * an HTTP error to the browser, never an accepted socket that closes at once.
+ * Returns a function that closes every relayed connection (on shutdown).
+ */
+export function attachWebSocketProxy(server: Server, options: WebSocketProxyOptions): () => void {
+  const routes = options.apis
+    .filter((api) => api.websocket)
+    .map((api) => ({ api, upstream: new URL(api.upstream) }))
+    // Longest prefix first, the way the HTTP router picks the most specific route.
+    .sort((a, b) => b.api.path.length - a.api.path.length);
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  const chosenProtocol = new WeakMap<IncomingMessage, string>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    upgrade(request, socket, head).catch((error: unknown) => {
+      const code: ErrorCode = error instanceof GatehouseError ? error.code : 'internal_error';
+      if (code === 'internal_error') options.log.error({ err: error }, 'websocket upgrade failed');
+      refuse(socket, code);
+    });
+  };
+
+  const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const rawUrl = request.url ?? '';
+    const match = routes.find(({ api }) => {
+      const path = rawUrl.split('?', 1)[0] as string;
+      return path === api.path || path.startsWith(`${api.path}/`);
+    });
+    if (!match || request.method !== 'GET') return refuse(socket, 'not_found');
+    const { api, upstream } = match;
+    // A handshake the WebSocket server would refuse (RFC 6455 §4.2.1) is refused before the
+    // upstream is dialled, so no upstream connection is left without a browser side.
+    const key = request.headers['sec-websocket-key'];
+    if (request.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key)) {
+      return refuse(socket, 'invalid_request');
+    }
+    const checked = checkProxyPath(rawUrl, api.path);
+    if (!checked.ok) return refuse(socket, 'path_rejected');
+    // RFC 6455 §10.2: the Origin of a browser handshake must be checked; absent or foreign is refused.
+    const origin = request.headers.origin;
+    const secFetchSite = request.headers['sec-fetch-site'];
+    const failure =
+      origin === undefined
+        ? 'origin_mismatch'
+        : checkRequestOrigin({ origin, secFetchSite: Array.isArray(secFetchSite) ? secFetchSite[0] : secFetchSite }, options.publicOrigin);
+    if (failure) {
+      options.log.info({ path: api.path, csrf: failure }, 'websocket cross-site upgrade refused');
+      return refuse(socket, 'cross_site_rejected');
+    }
+    let session: SessionRecord | null = null;
+    if (api.auth !== 'none') {
+      session = await options.resolveSession(request.headers.cookie);
+      if (!session && api.auth === 'required') return refuse(socket, 'unauthenticated');
+      if (session && api.roles && api.roles.length > 0 && !api.roles.some((r) => session?.user.roles.includes(r))) {
+        return refuse(socket, 'forbidden');
+      }
+    }
+    const credentials = await routeCredentials(api, session, options.sources);
+    const publicUrl = new URL(options.publicOrigin);
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      { forwardCookies: api.forwardCookies, gatehouseCookiePrefix: options.cookiePrefix },
+      {
+        authorization: credentials.authorization,
+        userId: credentials.session?.userId,
+        clientIp: options.clientIp(request),
+        proto: publicUrl.protocol.slice(0, -1),
+        host: publicUrl.host,
+      },
+    );
+    for (const name of HANDSHAKE) delete headers[name];
+    const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    const target = upstreamTarget(upstream, checked.rest, checked.query).replace(/^http/, 'ws');
+    const upstreamSocket = new WebSocket(target, protocols, {
+      headers: headers as Record<string, string>,
+      handshakeTimeout: api.timeout,
+      perMessageDeflate: false,
+      followRedirects: false,
+    });
+    const connected = new Promise<void>((resolve, reject) => {
+      upstreamSocket.once('open', () => {
+        // Hold the upstream's first messages until the browser side exists to receive them.
+        upstreamSocket.pause();
+        resolve();
+      });
+      upstreamSocket.once('unexpected-response', (upstreamRequest, res) => {
+        res.resume();
+        upstreamRequest.destroy();
+        reject(new GatehouseError('upstream_unavailable', { message: `The upstream refused the WebSocket (${res.statusCode}).` }));
+      });
+      upstreamSocket.once('error', (error) => {
+        const timedOut = /timed out/i.test(error.message);
+        reject(new GatehouseError(timedOut ? 'upstream_timeout' : 'upstream_unavailable', { cause: error }));
+      });
+      socket.once('close', () => reject(new GatehouseError('invalid_request')));
+    });
+    try {
+      await connected;
+    } catch (error) {
+      upstreamSocket.terminate();
+      throw error;
+    }
+    if (upstreamSocket.protocol) chosenProtocol.set(request, upstreamSocket.protocol);
+    wss.handleUpgrade(request, socket, head, (browser) => {
+      relay(browser, upstreamSocket);
+      upstreamSocket.resume();
+    });
+  };
+
+  // The browser is offered exactly the subprotocol the upstream chose (RFC 6455 §4.2.2).
+  wss.options.handleProtocols = (_protocols, request) => chosenProtocol.get(request) ?? false;
+
+  server.on('upgrade', onUpgrade);
+  return () => {
+    server.off('upgrade', onUpgrade);
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
+}
+
+/** Messages both ways, binary kept binary; a close on one side closes the other. */
+function relay(browser: WebSocket, upstream: WebSocket): void {
+  const closeCode = (code: number) => (code === 1005 || code === 1006 || code === 1015 ? 1000 : code);
+  browser.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
+  upstream.on('message', (data, isBinary) => browser.readyState === WebSocket.OPEN && browser.send(data, { binary: isBinary }));
+  browser.on('close', (code, reason) => upstream.readyState <= WebSocket.OPEN && upstream.close(closeCode(code), reason));
+  upstream.on('close', (code, reason) => browser.readyState <= WebSocket.OPEN && browser.close(closeCode(code), reason));
+  browser.on('error', () => upstream.terminate());
+  upstream.on('error', () => browser.terminate());
+}
+
+/** An HTTP refusal on the raw socket, in the gateway's JSON shape. */
+function refuse(socket: Duplex, code: ErrorCode): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status } = ERRORS[code];
+  const body = JSON.stringify(new GatehouseError(code).toJSON());
+  socket.end(
+    `HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
