@@ -278,6 +278,16 @@ function checkApis(c: PartialConfig): ConfigProblem[] {
     } else {
       seen.set(api.path, i);
     }
+    // A route nested in another would be reachable through the outer one by any spelling the
+    // upstream normalises differently ("/api/pub/ADMIN", "/api/pub/admin;x"), without its checks.
+    c.apis?.forEach((other, j) => {
+      if (j !== i && other.path !== api.path && within(api.path, other.path)) {
+        problems.push({
+          key: key('path'),
+          message: `"${api.path}" is inside apis[${j}].path "${other.path}": its stricter rules could be bypassed through the outer route. Give each API a path of its own (e.g. "/api/admin" beside "/api/public").`,
+        });
+      }
+    });
     let url: URL | undefined;
     try {
       url = new URL(api.upstream);
@@ -293,7 +303,11 @@ function checkApis(c: PartialConfig): ConfigProblem[] {
       }
     }
     if (api.auth === 'none' && (api.token === 'user' || api.token === 'internal')) {
-      problems.push({ key: key('token'), message: `"${api.token}" needs a signed-in user, but auth is "none": set auth to "required" (or "optional"), or token to "none" or "client-credentials".` });
+      problems.push({ key: key('token'), message: `"${api.token}" needs a signed-in user, but auth is "none": set auth to "required" (or "optional"), or token to "none".` });
+    }
+    if (api.auth === 'none' && api.token === 'client-credentials') {
+      // Anyone on the internet would call the upstream as Gatehouse itself (a confused deputy).
+      problems.push({ key: key('token'), message: '"client-credentials" with auth "none" lends the gateway\'s own identity to anonymous callers: set auth to "required".' });
     }
     if (api.token === 'user' && c.providers !== undefined && c.providers.length === 0) {
       problems.push({ key: key('token'), message: '"user" forwards the access token of an OpenID Connect sign-in, but no providers are configured. Add providers[], or use token "internal".' });

@@ -76,9 +76,25 @@ function isGatewayField(name: string): boolean {
     case 'x-csrf-token':
     // The gateway answers 100-continue itself (Node does); undici refuses to send Expect (RFC 9110 §10.1.1).
     case 'expect':
+    // Method and URL overrides would bypass the route's method allowlist and path matching in
+    // frameworks that honour them; client-address and remote-user look-alikes would let a client
+    // speak for the gateway.
+    case 'x-http-method-override':
+    case 'x-http-method':
+    case 'x-method-override':
+    case 'x-original-url':
+    case 'x-original-uri':
+    case 'x-rewrite-url':
+    case 'true-client-ip':
+    case 'x-client-ip':
+    case 'client-ip':
+    case 'cf-connecting-ip':
+    case 'x-cluster-client-ip':
+    case 'x-remote-user':
+    case 'remote-user':
       return true;
     default:
-      return name.startsWith('x-forwarded-') || name.startsWith(IDENTITY_PREFIX);
+      return name.startsWith('x-forwarded-') || name.startsWith(IDENTITY_PREFIX) || name.startsWith('x-auth-request-');
   }
 }
 
@@ -154,10 +170,18 @@ export function downstreamResponseHeaders(incoming: IncomingHttpHeaders, policy:
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || policy.securityHeaderNames.has(name)) continue;
+    // The gateway owns CORS and service workers on the public origin, never an upstream.
+    if (name.startsWith('access-control-') || name === 'service-worker-allowed' || name === 'clear-site-data') continue;
     if (name === 'set-cookie') {
       if (!policy.allowSetCookie) continue;
       const prefix = policy.gatehouseCookiePrefix.toLowerCase();
-      const kept = [value].flat().filter((c) => !cookieName(c).toLowerCase().startsWith(prefix));
+      // A nameless cookie ("=__Host-x=v") reads as a cookie named by its value in some browsers.
+      const kept = [value]
+        .flat()
+        .filter((c) => {
+          const name = cookieName(c).toLowerCase();
+          return name !== '' && !name.startsWith(prefix) && !name.startsWith('__host-') && !name.startsWith('__secure-');
+        });
       if (kept.length > 0) out['set-cookie'] = kept;
       continue;
     }

@@ -64,7 +64,21 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     // A handshake the WebSocket server would refuse (RFC 6455 §4.2.1) is refused before the
     // upstream is dialled, so no upstream connection is left without a browser side.
     const key = request.headers['sec-websocket-key'];
-    if (request.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key)) {
+    if (
+      request.headers['sec-websocket-version'] !== '13' ||
+      typeof key !== 'string' ||
+      !/^[+/0-9A-Za-z]{22}==$/.test(key) ||
+      String(request.headers.upgrade).toLowerCase() !== 'websocket'
+    ) {
+      return refuse(socket, 'invalid_request');
+    }
+    // Subprotocols are tokens (RFC 6455 §4.1), each named once: anything else is refused here,
+    // not thrown later by the client library.
+    const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    if (protocols.some((p) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) || new Set(protocols).size !== protocols.length) {
       return refuse(socket, 'invalid_request');
     }
     const checked = checkProxyPath(rawUrl, api.path);
@@ -102,10 +116,6 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
       },
     );
     for (const name of HANDSHAKE) delete headers[name];
-    const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter((p) => p !== '');
     const target = upstreamTarget(upstream, checked.rest, checked.query).replace(/^http/, 'ws');
     const upstreamSocket = new WebSocket(target, protocols, {
       headers: headers as Record<string, string>,
@@ -137,9 +147,19 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
       throw error;
     }
     if (upstreamSocket.protocol) chosenProtocol.set(request, upstreamSocket.protocol);
+    // If the browser side never completes, the authenticated upstream socket must not linger.
+    let upgraded = false;
+    const abandon = setTimeout(() => upstreamSocket.terminate(), 10_000);
+    socket.once('close', () => {
+      clearTimeout(abandon);
+      if (!upgraded) upstreamSocket.terminate();
+    });
     wss.handleUpgrade(request, socket, head, (browser) => {
+      upgraded = true;
+      clearTimeout(abandon);
       relay(browser, upstreamSocket);
       upstreamSocket.resume();
+      if (session) watchSession(browser, upstreamSocket, request.headers.cookie, options.resolveSession);
     });
   };
 
@@ -152,6 +172,35 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     for (const client of wss.clients) client.terminate();
     wss.close();
   };
+}
+
+/** How often an open WebSocket re-checks its session. */
+export const SESSION_RECHECK_MS = 15_000;
+
+/**
+ * A WebSocket lives as long as its session: after logout, revocation or expiry the next check
+ * (at most {@link SESSION_RECHECK_MS} later) closes both sides with 1008 (policy violation).
+ */
+function watchSession(
+  browser: WebSocket,
+  upstream: WebSocket,
+  cookie: string | undefined,
+  resolveSession: (cookie: string | undefined) => Promise<SessionRecord | null>,
+): void {
+  const timer = setInterval(() => {
+    resolveSession(cookie).then(
+      (live) => {
+        if (live) return;
+        browser.close(1008, 'session ended');
+        upstream.close(1008, 'session ended');
+      },
+      () => undefined, // store unavailable: keep the connection; the next check decides
+    );
+  }, SESSION_RECHECK_MS);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  browser.once('close', stop);
+  upstream.once('close', stop);
 }
 
 /** Messages both ways, binary kept binary; a close on one side closes the other. */

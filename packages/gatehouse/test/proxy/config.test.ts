@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
-import { SITE, testConfigInput, testGateway } from '../helpers/gateway.js';
+import { login, SITE, testConfigInput, testGateway } from '../helpers/gateway.js';
 import { closedPort } from './echo.js';
 
 function problems(overrides: Partial<GatehouseConfigInput>): { key: string; message: string }[] {
@@ -86,15 +86,33 @@ describe('apis config', () => {
   });
 });
 
+describe('apis config: nesting and anonymous service identity', () => {
+  it('refuses a route nested in another (its rules could be bypassed through the outer one)', () => {
+    const found = problems({ apis: [{ path: '/api/pub', upstream: UP, auth: 'none' }, { path: '/api/pub/admin', upstream: UP, roles: ['admin'] }] });
+    expect(found.map((p) => p.key)).toEqual(['apis[1].path']);
+    expect(found[0]?.message).toMatch(/inside apis\[0\]\.path "\/api\/pub"/);
+    expect(problems({ apis: [{ path: '/api/pub', upstream: UP, auth: 'none' }, { path: '/api/public-admin', upstream: UP }] })).toEqual([]);
+  });
+
+  it('refuses client-credentials on an anonymous route', () => {
+    const found = problems({
+      apis: [{ path: '/api/r', upstream: UP, auth: 'none', token: 'client-credentials' }],
+      serviceClient: { issuer: 'https://login.example.com', clientId: 'svc', clientSecret: 'a-secret' },
+    });
+    expect(found.map((p) => p.key)).toEqual(['apis[0].token']);
+    expect(found[0]?.message).toMatch(/anonymous callers/);
+  });
+});
+
 describe('client credentials provider down', () => {
   it('502 upstream_token_unavailable; the upstream sees nothing', async () => {
     const port = await closedPort();
     const gw = await testGateway({
-      apis: [{ path: '/api/r', upstream: `http://127.0.0.1:${await closedPort()}`, auth: 'none', token: 'client-credentials' }],
+      apis: [{ path: '/api/r', upstream: `http://127.0.0.1:${await closedPort()}`, auth: 'required', token: 'client-credentials' }],
       serviceClient: { issuer: `http://127.0.0.1:${port}`, clientId: 'svc', clientSecret: 'a-secret', allowHttpIssuer: true },
     });
     try {
-      const res = await gw.inject({ url: '/api/r/x' });
+      const res = await gw.inject({ url: '/api/r/x', headers: { cookie: await login(gw) } });
       expect(res.statusCode).toBe(502);
       expect(res.json()).toMatchObject({ error: 'upstream_token_unavailable' });
     } finally {

@@ -39,7 +39,7 @@ beforeAll(async () => {
     {
       apis: [
         { path: '/api/user', upstream: echo.origin, auth: 'required', token: 'user' },
-        { path: '/api/reports', upstream: echo.origin, auth: 'none', token: 'client-credentials', audience: 'urn:reports' },
+        { path: '/api/reports', upstream: echo.origin, auth: 'required', token: 'client-credentials', audience: 'urn:reports' },
         { path: '/api/service', upstream: echo.origin, auth: 'required', token: 'client-credentials', audience: 'urn:service' },
       ],
       serviceClient: { issuer: `http://127.0.0.1:${port}`, clientId: SERVICE_ID, clientSecret: SERVICE_SECRET, allowHttpIssuer: true, scopes: ['reports:read'] },
@@ -91,9 +91,10 @@ describe('token "user"', () => {
 
 describe('token "client-credentials"', () => {
   it('sends Gatehouse\'s own token for the route\'s audience, cached across requests', async () => {
+    const cookie = await login(h.gw, 'bob');
     const before = h.tokenRequests();
-    const a = await h.gw.inject({ url: '/api/reports/q', headers: { authorization: 'Bearer client-chosen' } });
-    const b = await h.gw.inject({ method: 'POST', url: '/api/reports/q', headers: { ...SAME_ORIGIN, 'content-type': 'application/json' }, payload: '{}' });
+    const a = await h.gw.inject({ url: '/api/reports/q', headers: { cookie, authorization: 'Bearer client-chosen' } });
+    const b = await h.gw.inject({ method: 'POST', url: '/api/reports/q', headers: { ...SAME_ORIGIN, cookie, 'content-type': 'application/json' }, payload: '{}' });
     expect(a.statusCode).toBe(200);
     expect(bearer(a)).toBe(bearer(b));
     expect(h.tokenRequests() - before).toBe(1);
@@ -112,9 +113,10 @@ describe('token "client-credentials"', () => {
   });
 
   it('is renewed near expiry', async () => {
-    const first = bearer(await h.gw.inject({ url: '/api/reports/q' }));
+    const cookie = await login(h.gw, 'bob');
+    const first = bearer(await h.gw.inject({ url: '/api/reports/q', headers: { cookie } }));
     h.gw.clock.advance(280_000);
-    const second = bearer(await h.gw.inject({ url: '/api/reports/q' }));
+    const second = bearer(await h.gw.inject({ url: '/api/reports/q', headers: { cookie } }));
     expect(second).not.toBe(first);
   });
 });

@@ -28,6 +28,11 @@ const CLIENT_JUNK = {
   'x-gatehouse-roles': 'admin',
   'proxy-authorization': 'Basic Zm9vOmJhcg==',
   'x-csrf-token': 'some-token',
+  'x-http-method-override': 'DELETE',
+  'x-original-url': '/admin',
+  'true-client-ip': '6.6.6.6',
+  'x-remote-user': 'root',
+  'x-auth-request-user': 'root',
   'x-custom': 'kept',
 } as const;
 
@@ -44,7 +49,7 @@ async function call(url: string, cookie: string | undefined, extra: Record<strin
 }
 
 function expectNoClientJunk(seen: Seen) {
-  for (const name of ['forwarded', 'x-real-ip', 'x-gatehouse-roles', 'proxy-authorization', 'x-csrf', 'x-csrf-token']) {
+  for (const name of ['forwarded', 'x-real-ip', 'x-gatehouse-roles', 'proxy-authorization', 'x-csrf', 'x-csrf-token', 'x-http-method-override', 'x-original-url', 'true-client-ip', 'x-remote-user', 'x-auth-request-user']) {
     expect(seen.headers[name], name).toBeUndefined();
   }
   expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
