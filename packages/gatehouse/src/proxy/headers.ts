@@ -156,6 +156,12 @@ export interface ResponseHeaderPolicy {
   gatehouseCookiePrefix: string;
   /** Gatehouse's security headers: the gateway's values win over an upstream's. */
   securityHeaderNames: ReadonlySet<string>;
+  /**
+   * The route answers per user (auth required/optional): a shared cache must never keep it. The
+   * upstream cannot know (it never sees the cookie), so `public` becomes `private` and a missing
+   * Cache-Control becomes `private, no-cache`.
+   */
+  perUser?: boolean;
 }
 
 /**
@@ -187,10 +193,20 @@ export function downstreamResponseHeaders(incoming: IncomingHttpHeaders, policy:
     }
     out[name] = value;
   }
+  if (policy.perUser) out['cache-control'] = privateCacheControl([out['cache-control'] ?? []].flat().join(','));
   return out;
 }
 
 function cookieName(setCookie: string): string {
   const eq = setCookie.indexOf('=');
   return (eq === -1 ? setCookie : setCookie.slice(0, eq)).trim();
+}
+
+/** Cache-Control for a per-user answer: never `public` or `s-maxage`, always `private`. */
+export function privateCacheControl(upstream: string): string {
+  const kept = upstream
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '' && !/^(public|private|s-maxage=.*)$/i.test(d));
+  return ['private', ...(kept.length > 0 ? kept : ['no-cache'])].join(', ');
 }

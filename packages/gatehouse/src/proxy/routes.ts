@@ -73,6 +73,7 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
     allowSetCookie: api.allowSetCookie,
     gatehouseCookiePrefix: cookiePrefix,
     securityHeaderNames: options.securityHeaderNames,
+    perUser: api.auth !== 'none',
   };
   const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }) => {
     const timedOut = error.statusCode === 504 || error.code === 'UND_ERR_CONNECT_TIMEOUT';

@@ -240,3 +240,14 @@ describe('the gateway\'s own paths', () => {
     expect(f.echo.seen.length + f.unlisted.seen.length).toBe(before);
   });
 });
+
+describe('per-user answers are never shared-cacheable', () => {
+  it('turns public into private and fills a missing Cache-Control', async () => {
+    const { privateCacheControl } = await import('../../src/proxy/headers.js');
+    expect(privateCacheControl('')).toBe('private, no-cache');
+    expect(privateCacheControl('public, max-age=600')).toBe('private, max-age=600');
+    expect(privateCacheControl('s-maxage=100, public, max-age=5')).toBe('private, max-age=5');
+    expect(privateCacheControl('private, max-age=5')).toBe('private, max-age=5');
+    expect(privateCacheControl('no-store')).toBe('private, no-store');
+  });
+});
