@@ -1,10 +1,11 @@
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import { DEMO_API_AUDIENCE, startDemoApi } from '../demo/api.js';
+import { DEMO_API_AUDIENCE } from '../demo/api.js';
 import { startDemoProvider } from '../demo/provider.js';
 import type { Gatehouse } from '../server.js';
 import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
@@ -14,6 +15,27 @@ import { startGatehouse, waitForShutdown } from './start.js';
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));
 
 export const DEMO_USERNAME = 'demo';
+
+/** Starts the demo API in a process of its own and resolves with its origin. */
+async function forkDemoApi(env: Record<string, string>): Promise<{ origin: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(new URL('../demo/api-process.js', import.meta.url)), [], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const origin = await new Promise<string>((resolveOrigin, reject) => {
+    child.once('message', (message) => resolveOrigin((message as { origin: string }).origin));
+    child.once('exit', (code) => reject(new Error(`the demo API process exited (${code})`)));
+  });
+  return {
+    origin,
+    close: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
 const DEMO_CLIENT_ID = 'gatehouse-demo';
 /** Only the in-process demo provider knows it; it never leaves this machine. */
 const DEMO_CLIENT_SECRET = randomBytes(24).toString('base64url');
@@ -78,7 +100,11 @@ export async function runDemo(args: string[]): Promise<number> {
   // The demo API upstream verifies tokens against the gateway's JWKS over HTTPS, trusting the
   // demo's own certificate (generated here first, then reused by the gateway).
   const tls = await loadOrCreateSelfSigned(dataDir);
-  const api = await startDemoApi({ issuer: publicOrigin, jwksUrl: `https://127.0.0.1:${port}/.well-known/jwks.json`, ca: tls.cert });
+  const api = await forkDemoApi({
+    DEMO_API_ISSUER: publicOrigin,
+    DEMO_API_JWKS_URL: `https://127.0.0.1:${port}/.well-known/jwks.json`,
+    DEMO_API_CA_FILE: tls.certFile,
+  });
   const config = demoConfig({ port, host: values.host, dataDir, issuer: idp.issuer, api: api.origin });
   const gatehouse = await startGatehouse(config);
   const password = await resetDemoUser(gatehouse);
@@ -95,7 +121,7 @@ export async function runDemo(args: string[]): Promise<number> {
       `or with the demo OpenID provider (${idp.issuer}): any username, any password;`,
       '  "grace" has a name, an email and a role.',
       '',
-      `The demo API (/api/demo/hello) is a separate upstream on ${api.origin}: it verifies`,
+      `The demo API (/api/demo/hello) is a separate upstream process on ${api.origin}: it verifies`,
       `  Gatehouse's internal token against ${config.publicOrigin}/.well-known/jwks.json.`,
       '',
       `Data (SQLite, keys, certificate): ${config.dataDir}`,
