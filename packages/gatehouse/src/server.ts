@@ -111,7 +111,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   });
 
   const options = {
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? { level: config.logLevel, serializers: { req: requestForLog } },
     // Fastify also accepts a hop count at runtime; its types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: BODY_LIMIT,
@@ -342,4 +342,15 @@ function rawClientError(error: Error, socket: import('node:stream').Duplex): voi
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
   );
+}
+
+/**
+ * What the request log records: method, path, client address. Never the query string: on
+ * `/auth/callback` it holds the authorization code and state (RFC 9700 §4.2.4: keep codes out of
+ * logs), and elsewhere it may hold whatever an application put there.
+ */
+export function requestForLog(request: { method?: string; url?: string; ip?: string; id?: string }): Record<string, unknown> {
+  const url = request.url ?? '';
+  const query = url.indexOf('?');
+  return { method: request.method, url: query === -1 ? url : `${url.slice(0, query)}?…`, remoteAddress: request.ip, reqId: request.id };
 }

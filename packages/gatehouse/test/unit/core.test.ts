@@ -98,3 +98,16 @@ describe('CSRF checks', () => {
     expect(verifyAntiForgeryToken(createKeyRing([generateKey()]), 'session-a', token)).toBe(false);
   });
 });
+
+describe('request log', () => {
+  it('never records a query string (authorization codes travel in the callback query)', async () => {
+    const { requestForLog } = await import('../../src/server.js');
+    expect(requestForLog({ method: 'GET', url: '/auth/callback/corp?code=SECRET&state=x', ip: '203.0.113.1' })).toEqual({
+      method: 'GET',
+      url: '/auth/callback/corp?…',
+      remoteAddress: '203.0.113.1',
+      reqId: undefined,
+    });
+    expect(requestForLog({ method: 'GET', url: '/plain' }).url).toBe('/plain');
+  });
+});
