@@ -31,7 +31,10 @@ const urlPath = z
 
 const storeUrl = z
   .string()
-  .regex(/^(memory|sqlite:.+)$/, 'must be "memory" or "sqlite:<path>" (redis and postgres arrive with scale-out).');
+  .regex(
+    /^(memory|sqlite:.+|rediss?:\/\/.+|redis-sentinel:\/\/.+|redis-cluster:\/\/.+|postgres(ql)?:\/\/.+)$/,
+    'must be "memory", "sqlite:<path>", "redis://host:port", "rediss://…", "redis-sentinel://host:port,…/<master>", "redis-cluster://host:port,…" or "postgres://…".',
+  );
 
 export const cookieSchema = z.strictObject({
   name: z
@@ -212,7 +215,7 @@ export const configSchema = z
         store: storeUrl
           .optional()
           .describe(
-            'Session store: "memory" or "sqlite:<path>". Default "sqlite:<dataDir>/gatehouse.db"; a relative path is relative to the config file.',
+            'Session store: "memory", "sqlite:<path>", "redis://…" / "rediss://…" / "redis-sentinel://h:p,…/<master>" / "redis-cluster://h:p,…", or "postgres://…". Default "sqlite:<dataDir>/gatehouse.db"; a relative sqlite path is relative to the config file.',
           ),
         idleTimeout: duration('30m', 'A session unused for this long ends. At most `absoluteTimeout`.'),
         absoluteTimeout: duration('12h', 'A session ends this long after sign-in, however active. At most 400d.'),
@@ -225,7 +228,9 @@ export const configSchema = z
         enabled: z.boolean().default(false).describe('Offer username/password sign-in with local accounts.'),
         store: storeUrl
           .optional()
-          .describe('Where accounts live. Default: "sqlite:<dataDir>/gatehouse.db" (the same file as sessions).'),
+          .describe(
+            'Where accounts live: "sqlite:<path>", "postgres://…" or "memory". Default: "sqlite:<dataDir>/gatehouse.db" (the same file as sessions).',
+          ),
         throttle: throttle.prefault({}).describe('Brute-force protection.'),
       })
       .prefault({})
@@ -249,6 +254,49 @@ export const configSchema = z
       })
       .optional()
       .describe('Gatehouse\'s service identity for routes with token "client-credentials" (RFC 6749 §4.4).'),
+    redis: z
+      .strictObject({
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1–64 characters of letters, digits, ":", ".", "_" or "-".')
+          .default('gatehouse:')
+          .describe('Prefix of every Redis key Gatehouse writes (share one Redis between deployments with different prefixes).'),
+        connectTimeout: duration('5s', 'Give up connecting (and answer 503) after this long.'),
+        commandTimeout: duration('2s', 'A Redis command that takes longer fails (503 store_unavailable) instead of hanging requests.'),
+      })
+      .prefault({})
+      .describe('Redis options, used when `session.store` is a redis URL.'),
+    postgres: z
+      .strictObject({
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier (letters, digits, "_").')
+          .default('gatehouse')
+          .describe('PostgreSQL schema holding Gatehouse\'s tables.'),
+        poolSize: z.number().int().min(1).max(1000).default(10).describe('Connections in the pool (per instance).'),
+        migrateOnStart: z
+          .boolean()
+          .default(true)
+          .describe('Create or upgrade the schema on start. false: run `gatehouse migrate` yourself (the database user then needs no DDL rights).'),
+        connectTimeout: duration('5s', 'Give up connecting (and answer 503) after this long.'),
+        queryTimeout: duration('5s', 'A query that takes longer fails (503 store_unavailable).'),
+      })
+      .prefault({})
+      .describe('PostgreSQL options, used when `session.store` or `local.store` is a postgres URL.'),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe('Expose Prometheus metrics.'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .optional()
+          .describe('Serve `/metrics` on this separate admin port (plain HTTP) instead of the public origin. Recommended.'),
+        host: z.string().default('127.0.0.1').describe('Address of the admin listener (with `port`).'),
+      })
+      .prefault({})
+      .describe('Prometheus metrics at `/metrics`.'),
     cors: z
       .strictObject({
         allowOrigins: z

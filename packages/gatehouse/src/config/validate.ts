@@ -399,7 +399,21 @@ export function validateConfig(config: PartialConfig): ConfigProblem[] {
     ...checkTimeouts(config),
     ...checkCors(config),
     ...checkHsts(config),
+    ...checkStores(config),
   ];
+}
+
+/** Accounts need a durable, queryable store; Redis (often run without persistence) is not one. */
+function checkStores(config: PartialConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const local = config.local?.store;
+  if (local !== undefined && /^redis(s|-sentinel|-cluster)?:/.test(local)) {
+    problems.push({
+      key: 'local.store',
+      message: 'accounts cannot live in Redis: use "postgres://…" (several instances) or "sqlite:<path>" (one instance).',
+    });
+  }
+  return problems;
 }
 
 /**
