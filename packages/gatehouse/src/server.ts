@@ -18,7 +18,9 @@ import { SessionManager } from './session/manager.js';
 import { requireSession, sessionPlugin } from './session/plugin.js';
 import { registerStaticMount } from './static/protected.js';
 import { registerSpa } from './static/spa.js';
-import { createSessionStore } from './stores/index.js';
+import { createMemoryCoordination } from './coordination/memory.js';
+import type { Coordination } from './coordination/types.js';
+import { openSessionBackend } from './stores/index.js';
 import type { SessionRecord, SessionStore } from './stores/types.js';
 import { createLocalAccounts, type LocalAccounts } from './local/service.js';
 import { providerLogout } from './oidc/logout.js';
@@ -38,6 +40,8 @@ import { SigningKeyRing } from './tokens/signing-keys.js';
 export interface GatehouseDeps {
   clock?: Clock;
   store?: SessionStore;
+  /** State shared by instances (throttle, locks); default: the session backend's, or in-process with `store`. */
+  coordination?: Coordination;
   keys?: KeyRing;
   /** Signing keys of internal tokens; default: `dataDir/signing-keys.json` when a route uses them. */
   signingKeys?: SigningKeyRing;
@@ -89,9 +93,14 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
   const clock = deps.clock ?? systemClock;
-  const store = deps.store ?? createSessionStore(config.session.store, { clock });
+  const backend = deps.store
+    ? { store: deps.store, coordination: deps.coordination ?? createMemoryCoordination({ clock }) }
+    : await openSessionBackend(config.session.store, { clock, redis: config.redis, postgres: config.postgres });
+  const store = backend.store;
+  const coordination = deps.coordination ?? backend.coordination;
   const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
-  const local = deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock) : undefined);
+  const local =
+    deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock, undefined, coordination.throttle) : undefined);
   const sessions = new SessionManager({
     store,
     clock,
@@ -135,6 +144,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     sessions,
     keys,
     clock,
+    coordination,
     onRefresh: (session, outcome) => app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh'),
   });
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
@@ -233,6 +243,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
           transactions: new TransactionCookie(c.name, keys, clock),
           keys,
           clock,
+          coordination,
+          sessionLifetime: config.session.absoluteTimeout,
           audit,
           publicOrigin: config.publicOrigin,
           loginPage: config.auth.loginPage,
@@ -317,6 +329,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     async close() {
       await app.close();
       await store.close();
+      await coordination.close();
       await local?.close();
     },
   };

@@ -4,7 +4,7 @@ import type { SessionUser } from '../stores/types.js';
 import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, toSessionUser } from './login.js';
-import { createLoginThrottle } from './throttle.js';
+import { createLoginThrottle, type ThrottleBackend } from './throttle.js';
 
 /** Local accounts as the gateway uses them: the account store and sign-in with throttling. */
 export interface LocalAccounts {
@@ -21,7 +21,16 @@ export interface LocalAccounts {
   close(): Promise<void>;
 }
 
-export function createLocalAccounts(config: GatehouseConfig, clock: Clock, accounts?: AccountStore): LocalAccounts {
+/**
+ * @param throttleBackend where throttle counters live; several instances pass a shared one (the
+ *   session backend's coordination state) so a limit holds across them. Default: this process.
+ */
+export function createLocalAccounts(
+  config: GatehouseConfig,
+  clock: Clock,
+  accounts?: AccountStore,
+  throttleBackend?: ThrottleBackend,
+): LocalAccounts {
   const store = accounts ?? createAccountStore(config.local.store, { clock });
   const t = config.local.throttle;
   const throttle = createLoginThrottle({
@@ -31,6 +40,7 @@ export function createLocalAccounts(config: GatehouseConfig, clock: Clock, accou
     window: t.window,
     lockout: t.lockout,
     maxLockout: t.maxLockout,
+    ...(throttleBackend ? { backend: throttleBackend } : {}),
   });
   const login = createLocalLogin({ accounts: store, throttle, clock });
   return {

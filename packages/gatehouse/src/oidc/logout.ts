@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import type { Clock } from '../clock.js';
+import type { Coordination } from '../coordination/types.js';
 import { GatehouseError } from '../errors.js';
 import type { SessionRecord } from '../stores/types.js';
 import type { OidcProvider } from './providers.js';
@@ -48,12 +48,10 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout token verification for one provider (OIDC Back-Channel Logout 1.0 §2.6). */
 export class LogoutTokenVerifier {
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-  /** jti → expiry: a logout token is accepted once. */
-  private readonly seen = new Map<string, number>();
-
   constructor(
     private readonly provider: OidcProvider,
-    private readonly clock: Clock,
+    /** Where `jti` marks live: shared by instances, so a token replayed to another one is refused too. */
+    private readonly coordination: Coordination,
   ) {}
 
   /** The verified claims; throws `invalid_logout_token` for anything the spec says to reject. */
@@ -95,10 +93,10 @@ export class LogoutTokenVerifier {
     const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
     if (!sub && !sid) throw invalid('neither sub nor sid');
     const jti = String(payload.jti);
-    const now = this.clock();
-    for (const [id, expiry] of this.seen) if (expiry <= now) this.seen.delete(id);
-    if (this.seen.has(jti)) throw invalid('jti replayed');
-    this.seen.set(jti, now + 15 * 60_000);
+    // Kept longer than maxTokenAge + clockTolerance: a replay after that fails the iat check anyway.
+    if (!(await this.coordination.claimOnce(`bcl-jti:${this.provider.config.id}:${jti}`, 15 * 60_000))) {
+      throw invalid('jti replayed');
+    }
     return { ...payload, sub, sid };
   }
 }

@@ -1,5 +1,7 @@
 import * as client from 'openid-client';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
+import type { Coordination } from '../coordination/types.js';
 import { GatehouseError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { SessionManager } from '../session/manager.js';
@@ -10,18 +12,29 @@ import { oidcData, type OidcTokens, sealTokens, unsealTokens } from './tokens.js
 /** Refresh when the access token expires within this many ms. */
 export const REFRESH_SKEW_MS = 60_000;
 
+/** The cross-instance refresh lock frees itself after this long, should its holder die mid-refresh. */
+const LOCK_TTL_MS = 30_000;
+/** How long an instance waits for another one's refresh before answering 502. */
+const LOCK_WAIT_MS = 15_000;
+/** How often a waiting instance looks whether the other one has finished. */
+const LOCK_POLL_MS = 50;
+
 export interface RefresherOptions {
   providers: ReadonlyMap<string, OidcProvider>;
   sessions: SessionManager;
   keys: KeyRing;
   clock: Clock;
+  /** Where the refresh lock lives: shared by instances, so only one of them uses the refresh token. */
+  coordination: Coordination;
   onRefresh?: (session: SessionRecord, outcome: 'refreshed' | 'ended' | 'failed') => void;
 }
 
 /**
  * Keeps a federated session's access token fresh. Single-flight per session: concurrent requests
  * that find the token about to expire share one refresh (a rotating, one-time refresh token used
- * twice would end the session). An `invalid_grant`, or a refreshed ID token naming another issuer
+ * twice would end the session) — within this process through a shared promise, across instances
+ * through a short lock in the coordination state; an instance that finds the lock taken waits
+ * for the session to come back fresh from the store. An `invalid_grant`, or a refreshed ID token naming another issuer
  * or subject, ends the session: the caller answers 401.
  */
 export class TokenRefresher {
@@ -40,7 +53,7 @@ export class TokenRefresher {
     if (!this.isStale(session)) return Promise.resolve(session);
     let pending = this.inFlight.get(session.id);
     if (!pending) {
-      pending = this.refresh(session).finally(() => this.inFlight.delete(session.id));
+      pending = this.refreshOnce(session).finally(() => this.inFlight.delete(session.id));
       this.inFlight.set(session.id, pending);
     }
     return pending;
@@ -50,6 +63,32 @@ export class TokenRefresher {
   async tokens(session: SessionRecord): Promise<OidcTokens | null> {
     const oidc = oidcData(session.data);
     return oidc ? unsealTokens(this.options.keys, oidc.tokens) : null;
+  }
+
+  /** One refresh across every instance: take the session's lock, or wait for its holder's result. */
+  private async refreshOnce(session: SessionRecord): Promise<SessionRecord | null> {
+    const { coordination, sessions } = this.options;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const lock = await coordination.tryLock(`refresh:${session.id}`, LOCK_TTL_MS);
+      // Re-read under the lock (or while another instance holds it): it may have refreshed already.
+      const current = await sessions.findOwn(session.userId, session.id);
+      if (lock) {
+        try {
+          if (!current) return null;
+          return this.isStale(current) ? await this.refresh(current) : current;
+        } finally {
+          await lock.release();
+        }
+      }
+      if (!current) return null;
+      if (!this.isStale(current)) return current;
+      // Wall-clock waiting: the injected clock decides token expiry, not how long we poll.
+      if (Date.now() >= deadline) {
+        throw new GatehouseError('provider_unavailable', { message: 'Another instance is still refreshing the session.' });
+      }
+      await delay(LOCK_POLL_MS);
+    }
   }
 
   private async refresh(session: SessionRecord): Promise<SessionRecord | null> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
+import type { Coordination } from '../coordination/types.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { GatehouseError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
@@ -20,6 +21,10 @@ export interface OidcRoutesOptions {
   transactions: TransactionCookie;
   keys: KeyRing;
   clock: Clock;
+  /** Shared by instances: back-channel `sid` → user lookups and `jti` replay marks. */
+  coordination: Coordination;
+  /** The absolute session timeout, ms: how long a `sid` → user entry must be kept. */
+  sessionLifetime: number;
   audit: Audit;
   publicOrigin: string;
   loginPage: string;
@@ -98,7 +103,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         transactions.clear(),
         cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
       ]);
-      if (result.oidc.sid) rememberSid(provider.config.id, result.oidc.sid, result.user.id);
+      if (result.oidc.sid) await rememberSid(provider.config.id, result.oidc.sid, result.user.id);
       audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {
@@ -122,7 +127,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       }
       let verifier = verifiers.get(provider.config.id);
       if (!verifier) {
-        verifier = new LogoutTokenVerifier(provider, options.clock);
+        verifier = new LogoutTokenVerifier(provider, options.coordination);
         verifiers.set(provider.config.id, verifier);
       }
       const claims = await verifier.verify(token);
@@ -134,16 +139,20 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
 
   /**
    * Ends the sessions a logout token names. Users are `<provider>:<sub>`, so a token with `sub`
-   * finds them through the store's user index; a `sid`-only token uses the sid → user map this
-   * instance records at sign-in.
+   * finds them through the store's user index; a `sid`-only token uses the sid → user entry
+   * recorded at sign-in in the coordination state, which every instance shares.
    */
-  const sidUsers = new Map<string, string>();
-  function rememberSid(providerId: string, sid: string, userId: string): void {
-    if (sidUsers.size >= 100_000) sidUsers.delete(sidUsers.keys().next().value as string);
-    sidUsers.set(`${providerId}\0${sid}`, userId);
+  const sidKey = (providerId: string, sid: string) => `bcl-sid:${providerId}:${sid}`;
+  async function rememberSid(providerId: string, sid: string, userId: string): Promise<void> {
+    await options.coordination.put(sidKey(providerId, sid), userId, options.sessionLifetime);
   }
   async function endSessions(providerId: string, claims: { sub?: string | undefined; sid?: string | undefined }): Promise<number> {
-    const userId = claims.sub !== undefined ? `${providerId}:${claims.sub}` : claims.sid ? sidUsers.get(`${providerId}\0${claims.sid}`) : undefined;
+    const userId =
+      claims.sub !== undefined
+        ? `${providerId}:${claims.sub}`
+        : claims.sid
+          ? await options.coordination.get(sidKey(providerId, claims.sid))
+          : undefined;
     if (!userId) return 0;
     let ended = 0;
     for (const session of await sessions.list(userId)) {

@@ -35,14 +35,16 @@ const redisUp = await reachable(REDIS_URL, 6379);
 const postgresUp = await reachable(POSTGRES_URL, 5432);
 const inCi = process.env.CI === 'true';
 
-function gate(name: string, up: boolean, url: string): typeof describe | typeof describe.skip {
+type Describe = typeof describe;
+
+function gate(name: string, up: boolean, url: string): Describe {
   if (up) return describe;
   if (inCi) throw new Error(`${name} is not reachable at ${url}: CI must run the ${name} tests (start the service).`);
   console.warn(`[skip] ${name} is not reachable at ${url}: its tests are skipped (they run in CI).`);
-  return describe.skip;
+  return describe.skip as unknown as Describe;
 }
 
 /** `describe` when Redis answers; skipped (or, under CI=true, failing) otherwise. */
-export const describeWithRedis = gate('Redis', redisUp, REDIS_URL);
+export const describeWithRedis: Describe = gate('Redis', redisUp, REDIS_URL);
 /** `describe` when PostgreSQL answers; skipped (or, under CI=true, failing) otherwise. */
-export const describeWithPostgres = gate('PostgreSQL', postgresUp, POSTGRES_URL);
+export const describeWithPostgres: Describe = gate('PostgreSQL', postgresUp, POSTGRES_URL);

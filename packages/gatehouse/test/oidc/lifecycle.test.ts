@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { oidcData } from '../../src/oidc/tokens.js';
 import { ORIGIN, SAME_ORIGIN } from '../helpers/gateway.js';
 import { federatedLogin, Jar, oidcHarness, type OidcHarness, submitProviderForm } from '../helpers/oidc.js';
+import { createMemoryCoordination } from '../../src/coordination/memory.js';
 
 let h: OidcHarness;
 afterEach(async () => h?.close());
@@ -31,6 +32,7 @@ describe('tokens stay on the server', () => {
       sessions: h.gw.gatehouse.sessions,
       keys: h.gw.gatehouse.keys,
       clock: h.gw.clock,
+      coordination: createMemoryCoordination(),
     }).tokens(record!);
     expect(tokens?.accessToken.length).toBeGreaterThan(10);
     expect(JSON.stringify(record)).not.toContain(tokens!.accessToken);
@@ -72,7 +74,7 @@ describe('refresh', () => {
     const { cookie } = await federatedLogin(h);
     const [record] = await h.gw.gatehouse.store.listByUser('test:ada');
     // Revoke the refresh token at the provider, as an administrator would.
-    const refresher = new (await import('../../src/oidc/refresh.js')).TokenRefresher({ providers: new Map(), sessions: h.gw.gatehouse.sessions, keys: h.gw.gatehouse.keys, clock: h.gw.clock });
+    const refresher = new (await import('../../src/oidc/refresh.js')).TokenRefresher({ providers: new Map(), sessions: h.gw.gatehouse.sessions, keys: h.gw.gatehouse.keys, clock: h.gw.clock, coordination: createMemoryCoordination() });
     const tokens = await refresher.tokens(record!);
     const revoke = await fetch(`${h.idp.issuer}/token/revocation`, {
       method: 'POST',
@@ -92,7 +94,7 @@ describe('RP-initiated logout', () => {
     h = await oidcHarness();
     const { cookie } = await federatedLogin(h);
     const [record] = await h.gw.gatehouse.store.listByUser('test:ada');
-    const refresher = new (await import('../../src/oidc/refresh.js')).TokenRefresher({ providers: new Map(), sessions: h.gw.gatehouse.sessions, keys: h.gw.gatehouse.keys, clock: h.gw.clock });
+    const refresher = new (await import('../../src/oidc/refresh.js')).TokenRefresher({ providers: new Map(), sessions: h.gw.gatehouse.sessions, keys: h.gw.gatehouse.keys, clock: h.gw.clock, coordination: createMemoryCoordination() });
     const tokens = await refresher.tokens(record!);
     const res = await h.gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
     expect(res.statusCode).toBe(200);
