@@ -74,6 +74,8 @@ export interface Gatehouse {
   config: GatehouseConfig;
   sessions: SessionManager;
   store: SessionStore;
+  /** Throttle counters, locks and marks: shared by instances when the store is. */
+  coordination: Coordination;
   local: LocalAccounts | undefined;
   keys: KeyRing;
   /** Signing keys of internal tokens (published at /.well-known/jwks.json); null when no route uses them. */
@@ -322,6 +324,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     config,
     sessions,
     store,
+    coordination,
     local,
     keys,
     signingKeys,

@@ -69,6 +69,11 @@ export class TokenRefresher {
   private async refreshOnce(session: SessionRecord): Promise<SessionRecord | null> {
     const { coordination, sessions } = this.options;
     const deadline = Date.now() + LOCK_WAIT_MS;
+    // "Refreshed" means the tokens we found stale were replaced, not that the new ones are outside
+    // the refresh window: a provider issuing tokens shorter than REFRESH_SKEW_MS would otherwise
+    // have every waiting instance refresh once more.
+    const seen = oidcData(session.data)?.tokens;
+    const done = (current: SessionRecord) => oidcData(current.data)?.tokens !== seen || !this.isStale(current);
     for (;;) {
       const lock = await coordination.tryLock(`refresh:${session.id}`, LOCK_TTL_MS);
       // Re-read under the lock (or while another instance holds it): it may have refreshed already.
@@ -76,13 +81,13 @@ export class TokenRefresher {
       if (lock) {
         try {
           if (!current) return null;
-          return this.isStale(current) ? await this.refresh(current) : current;
+          return done(current) ? current : await this.refresh(current);
         } finally {
           await lock.release();
         }
       }
       if (!current) return null;
-      if (!this.isStale(current)) return current;
+      if (done(current)) return current;
       // Wall-clock waiting: the injected clock decides token expiry, not how long we poll.
       if (Date.now() >= deadline) {
         throw new GatehouseError('provider_unavailable', { message: 'Another instance is still refreshing the session.' });
