@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Benchmark: authenticated GET /auth/session, Gatehouse (memory store, SQLite store) side by side
-// with plain Fastify answering the same JSON, in one run. Reports requests/s, p99 and the ratio
-// to plain Fastify. See docs/benchmarks.md.
+// Benchmark: authenticated GET /auth/session, Gatehouse side by side with plain Fastify answering
+// the same JSON, in one run. Reports requests/s, p99 and the ratio to plain Fastify. See
+// docs/benchmarks.md.
 //
-//   npm run bench                 full run (5 s warm-up per server, 3 interleaved rounds × 10 s)
+//   npm run bench                 the session set: memory and SQLite stores vs plain Fastify
+//   npm run bench:scale           the scale-out set (BENCH_SET=scale): memory and Redis stores vs
+//                                 plain Fastify and express + express-session + connect-redis on
+//                                 the same Redis; then two Gatehouse instances on one Redis, load
+//                                 split, against one instance
 //   BENCH_QUICK=1 npm run bench   smoke run (1 s warm-up, 1 round × 2 s)
 //
 // Env: BENCH_DURATION (s per round, default 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
@@ -14,7 +18,8 @@
 //        round wait for the machine to be idle; a round during which other processes used more
 //        than BENCH_MAX_OTHER_LOAD cores is measured again, at most BENCH_RETRIES times,
 //      BENCH_CPU_PROF (a directory: run the Gatehouse servers with --cpu-prof into it),
-//      BENCH_WRK (path of wrk, /usr/bin/wrk).
+//      BENCH_WRK (path of wrk, /usr/bin/wrk), BENCH_REDIS_URL (redis://127.0.0.1:6379; keys under a
+//        per-run prefix, deleted at the end).
 // Loopback only; every child process (servers, wrk) is killed at the end, on error and on SIGINT.
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -35,8 +40,15 @@ const USERNAME = 'bench';
 const PASSWORD = 'bench password, long enough for any policy';
 const PATH = '/auth/session';
 
-/** The issue's targets: requests/s as a fraction of plain Fastify's. */
-const TARGETS = { memory: 0.85, sqlite: 0.7 };
+const SET = process.env.BENCH_SET ?? 'session';
+if (SET !== 'session' && SET !== 'scale') throw new Error(`BENCH_SET must be "session" or "scale", not ${JSON.stringify(SET)}`);
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_PREFIX = `gatehouse-bench:${process.pid}:`;
+
+/** The issues' targets: requests/s as a fraction of plain Fastify's (issue 2; issue 5 for redis). */
+const TARGETS = SET === 'session' ? { memory: 0.85, sqlite: 0.7 } : { redis: 0.6 };
+/** Issue 5: Gatehouse on Redis against express-session + connect-redis on the same Redis. */
+const EXPRESS_TARGET = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -123,6 +135,7 @@ try {
 } finally {
   await stopAll();
   removeTmp();
+  if (SET === 'scale') await cleanRedis().catch((error) => console.error(`could not remove the bench keys from Redis: ${error.message}`));
 }
 
 async function main() {
@@ -138,7 +151,6 @@ async function main() {
 
   // Gatehouse first: the baseline answers a copy of a real Gatehouse body.
   const memory = await startGatehouse('memory', 'memory');
-  const sqlite = await startGatehouse('sqlite', `sqlite:${join(tmp, 'sqlite', 'bench.db')}`);
   const bodyFile = join(tmp, 'session-body.json');
   writeFileSync(bodyFile, memory.check.body);
   const plain = await startServer('plain', 'servers/plain.mjs', { BENCH_BODY_FILE: bodyFile });
@@ -148,8 +160,26 @@ async function main() {
   const servers = [
     { key: 'plain', label: 'plain Fastify (baseline)', ...plain },
     { key: 'memory', label: 'Gatehouse, memory store', ...memory },
-    { key: 'sqlite', label: 'Gatehouse, SQLite store', ...sqlite },
   ];
+  if (SET === 'session') {
+    const sqlite = await startGatehouse('sqlite', `sqlite:${join(tmp, 'sqlite', 'bench.db')}`);
+    servers.push({ key: 'sqlite', label: 'Gatehouse, SQLite store', ...sqlite });
+  } else {
+    const redis = await startGatehouse('redis', REDIS_URL);
+    const express = await startServer('express', 'servers/express.mjs', {
+      BENCH_BODY_FILE: bodyFile,
+      BENCH_REDIS_URL: REDIS_URL,
+      BENCH_REDIS_PREFIX: `${REDIS_PREFIX}express:`,
+      BENCH_USERNAME: USERNAME,
+      BENCH_PASSWORD: PASSWORD,
+    });
+    express.headers = { cookie: await login(express, 'bench.sid') };
+    express.check = await verify(express, { expectBody: memory.check.body });
+    servers.push(
+      { key: 'redis', label: 'Gatehouse, Redis store', ...redis },
+      { key: 'express', label: 'express + express-session + connect-redis', ...express },
+    );
+  }
   for (const s of servers) {
     log(`${s.key}: 200 on ${s.url}, body ${s.check.bodyBytes} B, response headers ${s.check.headerBytes} B`);
   }
@@ -187,10 +217,11 @@ async function main() {
 
   // After: every gateway still answers 200 with the user, so no round measured refusals.
   for (const s of servers) {
-    await verify(s, s.key === 'plain' ? { expectBody: memory.check.body } : { expectUser: USERNAME });
+    await verify(s, s.key === 'plain' || s.key === 'express' ? { expectBody: memory.check.body } : { expectUser: USERNAME });
   }
 
   const results = summarize(servers, runs);
+  const scale = SET === 'scale' ? await twoInstances(servers.find((s) => s.key === 'redis')) : undefined;
   const report = {
     benchmark: 'authenticated GET /auth/session',
     date: new Date().toISOString(),
@@ -209,9 +240,10 @@ async function main() {
       quietWaitSeconds: settings.quietWait,
     },
     results,
+    ...(scale ? { versusExpress: versusExpress(results), twoInstances: scale } : {}),
   };
 
-  const table = markdownTable(results);
+  const table = [markdownTable(results), ...(scale ? ['', scaleTable(report.versusExpress, scale)] : [])].join('\n');
   console.log(`\n${table}\n`);
   const noisy = results.reduce((n, r) => n + r.rounds.filter((x) => x.noisy).length, 0);
   if (noisy > 0) log(`warning: ${noisy} round(s) ran while other processes used the CPUs (see the per-round lines)`);
@@ -223,16 +255,17 @@ async function main() {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function startGatehouse(key, store) {
-  const dataDir = join(tmp, key);
+async function startGatehouse(key, store, options = {}) {
+  const dataDir = options.dataDir ?? join(tmp, key);
   mkdirSync(dataDir, { recursive: true });
   const server = await startServer(key, 'servers/gatehouse.mjs', {
     BENCH_STORE: store,
     BENCH_DATA_DIR: dataDir,
+    ...(store.startsWith('redis') ? { BENCH_REDIS_PREFIX: REDIS_PREFIX } : {}),
     BENCH_USERNAME: USERNAME,
     BENCH_PASSWORD: PASSWORD,
   }, settings.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProf, '--cpu-prof-name', `${key}-${Date.now()}.cpuprofile`] : []);
-  const cookie = await login(server);
+  const cookie = options.cookie ?? (await login(server));
   server.headers = { cookie, 'sec-fetch-site': 'same-origin' };
   server.check = await verify(server, { expectUser: USERNAME });
   return server;
@@ -276,7 +309,7 @@ function taskset(args) {
 }
 
 /** Logs in once over HTTP, as the SPA does, and returns the `name=value` of the session cookie. */
-async function login(server) {
+async function login(server, cookieName = '__Host-gatehouse') {
   const payload = JSON.stringify({ username: USERNAME, password: PASSWORD });
   const res = await http(server.port, 'POST', '/auth/login', {
     'content-type': 'application/json',
@@ -286,8 +319,8 @@ async function login(server) {
     'x-csrf': '1',
   }, payload);
   if (res.status !== 200) throw new Error(`${server.key}: login answered ${res.status}: ${res.body}`);
-  const setCookie = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse='));
-  if (!setCookie) throw new Error(`${server.key}: login set no __Host-gatehouse cookie`);
+  const setCookie = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith(`${cookieName}=`));
+  if (!setCookie) throw new Error(`${server.key}: login set no ${cookieName} cookie`);
   return setCookie.split(';', 1)[0];
 }
 
@@ -327,11 +360,12 @@ function http(port, method, path, headers, body) {
 // ---------------------------------------------------------------------------------------------
 // wrk
 
-function wrk(server, seconds) {
-  const args = ['-t', String(settings.threads), '-c', String(settings.connections), '-d', `${seconds}s`, '--latency'];
+function wrk(server, seconds, { pin = settings.pin, connections = settings.connections } = {}) {
+  const threads = Math.min(settings.threads, connections);
+  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency'];
   for (const [name, value] of Object.entries(server.headers)) args.push('-H', `${name}: ${value}`);
   args.push(server.url);
-  const [cmd, argv] = settings.pin ? ['/usr/bin/taskset', ['-c', '1', WRK, ...args]] : [WRK, args];
+  const [cmd, argv] = pin ? ['/usr/bin/taskset', ['-c', '1', WRK, ...args]] : [WRK, args];
   return new Promise((res, rej) => {
     const child = track(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const before = cpuSnapshot([server.pid, child.pid]);
@@ -459,6 +493,79 @@ function assertClean(server, r, phase) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scale-out: two instances on one Redis
+
+/**
+ * Two Gatehouse processes on one Redis, sharing the key ring (one dataDir) and the cookie made on
+ * the first, the load split between them, against the first alone with the same total
+ * connections. Nothing is pinned here: the point is to let two processes use both cores.
+ */
+async function twoInstances(first) {
+  const second = await startGatehouse('redis-2', REDIS_URL, { dataDir: join(tmp, 'redis'), cookie: first.headers.cookie });
+  if (settings.pin) for (const s of [first, second]) taskset(['-p', '-c', `0-${cores - 1}`, String(s.pid)]);
+  log(`two instances: redis-2 on ${second.url} serves the session made on redis (${second.check.status})`);
+  const half = Math.max(1, Math.floor(settings.connections / 2));
+  const one = [];
+  const two = [];
+  for (let round = 1; round <= settings.rounds; round++) {
+    await waitForQuiet();
+    const single = await wrk(first, settings.duration, { pin: false });
+    assertClean(first, single, `one instance, round ${round}`);
+    one.push(single);
+    await waitForQuiet();
+    const [a, b] = await Promise.all([
+      wrk(first, settings.duration, { pin: false, connections: half }),
+      wrk(second, settings.duration, { pin: false, connections: settings.connections - half }),
+    ]);
+    assertClean(first, a, `two instances, round ${round}`);
+    assertClean(second, b, `two instances, round ${round}`);
+    two.push({ requestsPerSec: a.requestsPerSec + b.requestsPerSec, p99Ms: Math.max(a.p99Ms, b.p99Ms), split: [a.requestsPerSec, b.requestsPerSec] });
+    log(
+      `two instances round ${round}/${settings.rounds}: one ${fmt(single.requestsPerSec, 0)} req/s, ` +
+        `two ${fmt(a.requestsPerSec + b.requestsPerSec, 0)} req/s (${fmt(a.requestsPerSec, 0)} + ${fmt(b.requestsPerSec, 0)})`,
+    );
+  }
+  await verify(second, { expectUser: USERNAME });
+  const oneRps = median(one.map((r) => r.requestsPerSec));
+  const twoRps = median(two.map((r) => r.requestsPerSec));
+  return {
+    connections: settings.connections,
+    oneInstance: { requestsPerSec: round(oneRps, 0), p99Ms: round(median(one.map((r) => r.p99Ms)), 3) },
+    twoInstances: { requestsPerSec: round(twoRps, 0), p99Ms: round(median(two.map((r) => r.p99Ms)), 3), rounds: two },
+    ratio: round(twoRps / oneRps, 3),
+  };
+}
+
+function versusExpress(results) {
+  const redis = results.find((r) => r.server === 'redis');
+  const express = results.find((r) => r.server === 'express');
+  const ratio = redis.requestsPerSec / express.requestsPerSec;
+  return { ratio: round(ratio, 2), target: EXPRESS_TARGET, met: settings.quick ? null : ratio >= EXPRESS_TARGET };
+}
+
+function scaleTable(vs, scale) {
+  return [
+    `Gatehouse (Redis) / express-session + connect-redis: **${fmt(vs.ratio, 2)}×** (target >= ${vs.target}×: ${vs.met === null ? 'n/a (quick)' : vs.met ? 'met' : '**not met**'})`,
+    '',
+    `| two instances, one Redis (${scale.connections} connections in all) | req/s | p99 ms |`,
+    '|---|---:|---:|',
+    `| one Gatehouse instance | ${fmt(scale.oneInstance.requestsPerSec, 0)} | ${fmt(scale.oneInstance.p99Ms, 2)} |`,
+    `| two instances, load split | ${fmt(scale.twoInstances.requestsPerSec, 0)} | ${fmt(scale.twoInstances.p99Ms, 2)} |`,
+    `| ratio | ${fmt(scale.ratio, 2)}× | |`,
+  ].join('\n');
+}
+
+/** The run's keys in the shared Redis (Gatehouse's and express-session's) are removed at the end. */
+async function cleanRedis() {
+  const require = createRequire(join(PKG, 'package.json'));
+  const { createClient } = require('redis');
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  for await (const keys of client.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) if (keys.length > 0) await client.del(keys);
+  await client.close();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results
 
 function summarize(servers, runs) {
@@ -504,7 +611,7 @@ function markdownTable(results) {
 function writeReport(report, table) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = report.date.replace(/[:.]/g, '-');
-  const base = join(RESULTS_DIR, `session-${stamp}${settings.quick ? '-quick' : ''}`);
+  const base = join(RESULTS_DIR, `${SET}-${stamp}${settings.quick ? '-quick' : ''}`);
   const m = report.machine;
   const s = report.settings;
   const noisy = report.results.reduce((n, r) => n + r.rounds.filter((x) => x.noisy).length, 0);
@@ -551,8 +658,9 @@ function writeReport(report, table) {
   ].join('\n');
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${base}.md`, md);
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(RESULTS_DIR, 'latest.md'), md);
+  const latest = SET === 'session' ? 'latest' : `latest-${SET}`;
+  writeFileSync(join(RESULTS_DIR, `${latest}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(RESULTS_DIR, `${latest}.md`), md);
   return [`${base}.json`, `${base}.md`];
 }
 

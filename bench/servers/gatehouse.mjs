@@ -2,7 +2,9 @@
 // the way an embedder would: resolveConfig() + createGatehouse() + listen.
 //
 // Env (set by run.mjs):
-//   BENCH_STORE     "memory" or "sqlite:<absolute path>" (session store; local accounts use the same)
+//   BENCH_STORE     "memory", "sqlite:<absolute path>" or "redis://…" (session store; local accounts
+//                   use the same, or memory when it is Redis, which cannot hold accounts)
+//   BENCH_REDIS_PREFIX  redis.keyPrefix (with a Redis store)
 //   BENCH_DATA_DIR  a fresh temporary directory (keys.json lives there)
 //   BENCH_USERNAME, BENCH_PASSWORD  the one local account to create
 //
@@ -31,7 +33,8 @@ const config = resolveConfig(
     dataDir,
     listen: { host: '127.0.0.1', port, tls: false },
     session: { store },
-    local: { enabled: true, store },
+    local: { enabled: true, store: store.startsWith('redis') ? 'memory' : store },
+    ...(process.env.BENCH_REDIS_PREFIX ? { redis: { keyPrefix: process.env.BENCH_REDIS_PREFIX } } : {}),
     logLevel: 'warn',
   },
   { baseDir: dataDir, env: {} },
