@@ -14,6 +14,7 @@ import { errorHandler, sendError } from './http/errors.js';
 import { headerValue, isNavigation, loginRedirect } from './http/request.js';
 import { securityHeaders } from './http/security-headers.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
+import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
 import { SessionManager } from './session/manager.js';
 import { requireSession, sessionPlugin } from './session/plugin.js';
 import { registerStaticMount } from './static/protected.js';
@@ -31,6 +32,8 @@ import { TransactionCookie } from './oidc/transaction.js';
 import type { CustomFetch } from 'openid-client';
 import { registerProxy } from './proxy/routes.js';
 import { attachWebSocketProxy } from './proxy/websocket.js';
+import { RESERVED_PATHS } from './config/validate.js';
+import { registerSpaUpstream } from './dev/spa-upstream.js';
 import { ServiceTokens } from './tokens/client-credentials.js';
 import { InternalTokenIssuer } from './tokens/internal.js';
 import { registerJwksRoute } from './tokens/jwks.js';
@@ -82,7 +85,9 @@ export interface Gatehouse {
   signingKeys: SigningKeyRing | null;
   /** The configured OpenID providers, by id. */
   providers: ReadonlyMap<string, OidcProvider>;
-  /** Stops the listener and closes the stores. */
+  /** The plain-HTTP admin listener of `metrics.port` (`/metrics`), not yet listening; null without one. */
+  metricsListener: FastifyInstance | null;
+  /** Stops the listeners and closes the stores. */
   close(): Promise<void>;
 }
 
@@ -95,16 +100,26 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
   const clock = deps.clock ?? systemClock;
+  // Connection drops and failed background purges have no request to fail: they are logged, so an
+  // operator sees why /readyz says not ready. The logger exists once the app does (below).
+  let storeError: (error: unknown) => void = () => {};
   const backend = deps.store
     ? { store: deps.store, coordination: deps.coordination ?? createMemoryCoordination({ clock }) }
-    : await openSessionBackend(config.session.store, { clock, redis: config.redis, postgres: config.postgres });
+    : await openSessionBackend(config.session.store, {
+        clock,
+        redis: config.redis,
+        postgres: config.postgres,
+        onError: (error) => storeError(error),
+      });
   const store = backend.store;
   const coordination = deps.coordination ?? backend.coordination;
+  // Observability (issue 5): no-op unless `metrics.enabled`; the store comes back timed when it is.
+  const { metrics, store: observedStore } = createGatewayMetrics(config, store);
   const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
   const local =
     deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock, undefined, coordination.throttle) : undefined);
   const sessions = new SessionManager({
-    store,
+    store: observedStore,
     clock,
     idleTimeout: config.session.idleTimeout,
     absoluteTimeout: config.session.absoluteTimeout,
@@ -147,16 +162,22 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     keys,
     clock,
     coordination,
-    onRefresh: (session, outcome) => app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh'),
+    onRefresh: (session, outcome) => {
+      app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh');
+      metrics.tokenRefresh(outcome);
+      // The provider refused the refresh: the refresher has ended the session.
+      if (outcome === 'ended') metrics.sessionsEnded('refresh_refused', 1);
+    },
   });
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  storeError = (error) => app.log.warn({ err: error }, `session store: ${error instanceof Error ? error.message : String(error)}`);
   // Internal tokens (issue 4): an asymmetric key ring, only when some route sends them.
   const signingKeys =
     deps.signingKeys ??
     (config.apis.some((api) => api.token === 'internal')
       ? await SigningKeyRing.open(join(config.dataDir, 'signing-keys.json'), config.internalTokens.algorithm)
       : null);
-  const audit = createAudit(app.log);
+  const audit = createAudit(app.log, auditMetrics(metrics));
   const authPrefix = config.auth.prefix;
 
   app.setErrorHandler(errorHandler);
@@ -270,6 +291,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       return sendError(reply, error instanceof GatehouseError ? error : new GatehouseError('store_unavailable', { cause: error }));
     }
   });
+  const metricsListener = registerMetrics(app, config, metrics);
 
   const context: GatehouseContext = { config, sessions, guard, audit };
   await deps.extend?.(app, context);
@@ -285,8 +307,20 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     }),
     service: config.serviceClient ? new ServiceTokens({ config: config.serviceClient, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : undefined,
   };
-  await registerProxy(app, { config, guard, crossSiteRefusal, sources, securityHeaderNames: new Set(Object.keys(headers)) });
-  if (config.apis.some((api) => api.websocket)) {
+  await registerProxy(app, { config, guard, crossSiteRefusal, sources, securityHeaderNames: new Set(Object.keys(headers)), metrics });
+  const reservedPrefixes = [authPrefix, '/api', ...config.static.map((s) => s.path), ...config.apis.map((api) => api.path)];
+  // Development only (`gatehouse dev`): the SPA and its HMR socket come from a dev server.
+  const devServer =
+    config.spa?.upstream !== undefined
+      ? await registerSpaUpstream(app, {
+          upstream: config.spa.upstream,
+          publicOrigin: config.publicOrigin,
+          reservedPrefixes: [...reservedPrefixes, ...RESERVED_PATHS],
+          cookiePrefix: c.name,
+          securityHeaders: headers,
+        })
+      : undefined;
+  if (config.apis.some((api) => api.websocket) || devServer) {
     const detach = attachWebSocketProxy(app.server, {
       apis: config.apis,
       publicOrigin: config.publicOrigin,
@@ -295,9 +329,11 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       sources,
       clientIp: (request) => request.socket.remoteAddress ?? '',
       log: app.log,
+      fallback: devServer?.upgrade,
     });
     app.addHook('onClose', (_app, done) => {
       detach();
+      devServer?.close();
       done();
     });
   }
@@ -305,13 +341,10 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   for (const mount of config.static) {
     await registerStaticMount(app, mount, guard);
   }
-  const spaFallback = config.spa
-    ? await registerSpa(app, {
-        root: config.spa.root,
-        index: config.spa.index,
-        reservedPrefixes: [authPrefix, '/api', ...config.static.map((s) => s.path), ...config.apis.map((api) => api.path)],
-      })
-    : undefined;
+  const spaFallback =
+    config.spa?.root !== undefined
+      ? await registerSpa(app, { root: config.spa.root, index: config.spa.index, reservedPrefixes })
+      : undefined;
   app.setNotFoundHandler(
     spaFallback ??
       (async () => {
@@ -329,8 +362,10 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     keys,
     signingKeys,
     providers,
+    metricsListener,
     async close() {
       await app.close();
+      await metricsListener?.close();
       await store.close();
       await coordination.close();
       await local?.close();

@@ -4,6 +4,7 @@ import { antiForgeryToken } from '../csrf/token.js';
 import { GatehouseError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
 import type { KeyRing } from '../keys/keyring.js';
+import { InvalidCredentialsError } from '../local/login.js';
 import type { SessionManager } from '../session/manager.js';
 import { requireSession } from '../session/plugin.js';
 import type { SessionRecord, SessionUser } from '../stores/types.js';
@@ -69,6 +70,14 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // The answer depends only on the record, and stores hand out the same frozen record until it
   // changes: serialize it (with its HMAC-derived token) once per record, not once per request.
   const views = new WeakMap<SessionRecord, string>();
+
+  // The failure that locks a username or an address is an event of its own: when an attack was stopped.
+  const auditLockout = (request: FastifyRequest, error: unknown, username: string) => {
+    if (error instanceof InvalidCredentialsError && error.locked.length > 0) {
+      audit('lockout', request, { method: 'local', username, locked: [...error.locked] });
+    }
+  };
+
   app.get('/session', async (request, reply) => {
     let session = await requireSession(request, reply, cookie);
     if (options.refresh) {
@@ -104,6 +113,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
             method: 'local',
             username: username.slice(0, 64),
           });
+          auditLockout(request, error, username.slice(0, 64));
         }
         throw error;
       }
@@ -135,6 +145,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       } catch (error) {
         if (error instanceof GatehouseError) {
           audit('password_change_failed', request, { userId: session.userId, sessionId: session.id, reason: error.code });
+          auditLockout(request, error, username.slice(0, 64));
         }
         throw error;
       }

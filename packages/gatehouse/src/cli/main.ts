@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runConfigCheck } from './config-check.js';
+import { runDev } from './dev.js';
 import { runKeysCommand } from './keys.js';
+import { runMigrate } from './migrate.js';
 import { runStart } from './start.js';
 import { runUsersCommandWithConfig } from './users-entry.js';
 
@@ -9,12 +11,15 @@ const HELP = `gatehouse — a Backend-for-Frontend security gateway for single-p
 
 Usage:
   gatehouse demo [--port 8443] [--data DIR]      everything embedded: demo SPA, demo user, HTTPS
+  gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--config FILE]
+                                                 HTTPS in front of your dev server (HMR too) and API
   gatehouse start --config FILE                  run the gateway
   gatehouse config check --config FILE           validate a config, print every problem
   gatehouse users add|list|remove|passwd ... --config FILE
                                                  local accounts (--password-stdin for scripts)
   gatehouse keys generate|rotate|list --config FILE
                                                  the key ring (anti-forgery token keys)
+  gatehouse migrate --config FILE                create or upgrade the PostgreSQL schema
   gatehouse --version
 
 Configuration reference: docs/configuration.md. GATEHOUSE_* environment variables override keys.
@@ -28,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'demo':
         // Loaded on demand: it brings the demo OpenID provider, which no other command needs.
         return await (await import('./demo.js')).runDemo(rest);
+      case 'dev':
+        return await runDev(rest);
       case 'start':
         return await runStart(rest);
       case 'config':
@@ -37,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runUsersCommandWithConfig(rest);
       case 'keys':
         return await runKeysCommand(rest);
+      case 'migrate':
+        return await runMigrate(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${version()}\n`);

@@ -30,6 +30,15 @@ export async function startGatehouse(config: GatehouseConfig, deps: GatehouseDep
   const https = deps.https === undefined ? await resolveTls(config) : deps.https;
   const gatehouse = await createGatehouse(config, { ...deps, https });
   await gatehouse.app.listen({ host: config.listen.host, port: config.listen.port });
+  if (gatehouse.metricsListener && config.metrics.port !== undefined) {
+    try {
+      await gatehouse.metricsListener.listen({ host: config.metrics.host, port: config.metrics.port });
+    } catch (error) {
+      // A metrics port that cannot be bound is a misconfiguration: fail the start, not half-run.
+      await gatehouse.close();
+      throw error;
+    }
+  }
   // Discover every provider now, so a wrong issuer or an unreachable provider shows in the log at
   // start-up; sign-in retries discovery on first use either way.
   for (const provider of gatehouse.providers.values()) {

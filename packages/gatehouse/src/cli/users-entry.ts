@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { createAccountStore } from '../local/accounts.js';
-import { createSessionStore } from '../stores/index.js';
+import { openSessionBackend } from '../stores/index.js';
 import { runUsersCommand } from './users.js';
 
 /** `gatehouse users … --config FILE`: the config says where accounts and sessions live. */
@@ -8,8 +8,12 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
   const { file, rest } = takeConfigFlag(args);
   if (!file) throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
   const config = loadConfig(file);
-  const accounts = createAccountStore(config.local.store, {});
-  const sessions = createSessionStore(config.session.store, {});
+  const accounts = createAccountStore(config.local.store, { postgres: config.postgres });
+  // The same backend the gateway uses, so `passwd` and `remove` end sessions in Redis or PostgreSQL too.
+  const { store: sessions, coordination } = await openSessionBackend(config.session.store, {
+    redis: config.redis,
+    postgres: config.postgres,
+  });
   try {
     return await runUsersCommand(rest, {
       accounts,
@@ -28,6 +32,7 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
   } finally {
     await accounts.close();
     await sessions.close();
+    await coordination.close();
   }
 }
 

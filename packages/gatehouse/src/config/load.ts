@@ -86,7 +86,7 @@ function resolvePaths(config: ParsedConfig, baseDir: string): GatehouseConfig {
       ...config.listen,
       tls: typeof tls === 'object' ? { cert: resolve(baseDir, tls.cert), key: resolve(baseDir, tls.key) } : tls,
     },
-    spa: config.spa && { ...config.spa, root: resolve(baseDir, config.spa.root) },
+    spa: config.spa && { ...config.spa, root: config.spa.root === undefined ? undefined : resolve(baseDir, config.spa.root) },
     static: config.static.map((entry) => ({ ...entry, root: resolve(baseDir, entry.root) })),
     providers: config.providers.map((p) =>
       p.privateKeyJwt ? { ...p, privateKeyJwt: { ...p.privateKeyJwt, keyFile: resolve(baseDir, p.privateKeyJwt.keyFile) } } : p,
@@ -150,6 +150,17 @@ function describeSyntaxError(error: SyntaxError, text: string): string {
  * @throws {ConfigError} when the file is missing, unreadable, not JSON, or invalid.
  */
 export function loadConfig(file: string, env: Record<string, string | undefined> = process.env): GatehouseConfig {
+  const { input, path } = readConfigFile(file);
+  return resolveConfig(input, { baseDir: dirname(path), env, source: path });
+}
+
+/**
+ * The parsed JSON of a configuration file, not yet validated (for callers that overlay
+ * settings of their own, such as `gatehouse dev`), and its absolute path.
+ *
+ * @throws {ConfigError} when the file is missing, unreadable or not JSON.
+ */
+export function readConfigFile(file: string): { input: unknown; path: string } {
   const path = resolve(file);
   let text: string;
   try {
@@ -168,5 +179,5 @@ export function loadConfig(file: string, env: Record<string, string | undefined>
     const message = `${path} is not valid JSON (${where}). Fix the syntax (JSON allows no comments and no trailing commas), then run \`${CHECK_HINT}\`.`;
     throw new ConfigError([{ key: '', message }], path);
   }
-  return resolveConfig(input, { baseDir: dirname(path), env, source: path });
+  return { input, path };
 }

@@ -170,7 +170,7 @@ export const configSchema = z
     mode: z
       .enum(['production', 'development'])
       .default('production')
-      .describe('"development" relaxes exactly two things: plain HTTP on a loopback address, and a CORS allowlist.'),
+      .describe('"development" relaxes exactly three things: plain HTTP on a loopback address, a CORS allowlist, and `spa.upstream` (a dev server instead of the built SPA).'),
     publicOrigin: z
       .string()
       .describe('The one origin the browser sees, e.g. "https://app.example.com". CSRF checks compare against it.'),
@@ -204,11 +204,17 @@ export const configSchema = z
       .describe("Trust X-Forwarded-* from a proxy in front: true, a hop count, or addresses (Fastify's trustProxy)."),
     spa: z
       .strictObject({
-        root: z.string().describe('Directory of the built SPA. Relative to the config file.'),
+        root: z.string().optional().describe('Directory of the built SPA. Relative to the config file. Exactly one of `root` and `upstream`.'),
+        upstream: z
+          .string()
+          .optional()
+          .describe(
+            'Development only: origin of a dev server on this machine (e.g. "http://localhost:5173") that serves the SPA instead of `root`, its HMR WebSocket included.',
+          ),
         index: z.string().default('index.html').describe('File served for unknown paths (client-side routing).'),
       })
       .optional()
-      .describe('The single-page application to serve.'),
+      .describe('The single-page application to serve: a built directory (`root`) or, in development, a dev server (`upstream`).'),
     static: z.array(staticEntry).default([]).describe('Extra static directories, protected by default.'),
     session: z
       .strictObject({

@@ -2,7 +2,9 @@ import { realpathSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, relative } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
+import { isRedisUrl, parseRedisUrl } from '../redis/url.js';
 import type { ParsedConfig } from './schema.js';
+import { checkSpa } from './validate-spa.js';
 
 /**
  * Unsafe combinations. The schema checks each key on its own; these checks look at keys together
@@ -241,7 +243,7 @@ function checkStatic(c: PartialConfig): ConfigProblem[] {
 }
 
 /** Paths Gatehouse answers itself: an API route must not take them over. */
-const RESERVED_PATHS = ['/.well-known', '/healthz', '/readyz', '/metrics'];
+export const RESERVED_PATHS: readonly string[] = ['/.well-known', '/healthz', '/readyz', '/metrics'];
 
 /** Longest internal token lifetime: RFC 9068 tokens are short-lived bearer tokens (RFC 9700 §2.2). */
 export const MAX_INTERNAL_TOKEN_LIFETIME_MS = 3_600_000;
@@ -390,6 +392,7 @@ export function validateConfig(config: PartialConfig): ConfigProblem[] {
   return [
     ...checkPublicOrigin(config),
     ...checkListener(config),
+    ...checkSpa(config),
     ...checkTrustProxy(config),
     ...checkProviders(config),
     ...checkStatic(config),
@@ -400,12 +403,39 @@ export function validateConfig(config: PartialConfig): ConfigProblem[] {
     ...checkCors(config),
     ...checkHsts(config),
     ...checkStores(config),
+    ...checkMetrics(config),
   ];
 }
 
-/** Accounts need a durable, queryable store; Redis (often run without persistence) is not one. */
+/** The admin listener is plain HTTP and unauthenticated: it must be a port of its own. */
+function checkMetrics(config: PartialConfig): ConfigProblem[] {
+  const port = config.metrics?.port;
+  if (port === undefined || port === 0 || port !== config.listen?.port) return [];
+  return [
+    {
+      key: 'metrics.port',
+      message: `is the gateway's own port (listen.port ${port}): choose another port for the metrics listener, or leave metrics.port out to serve /metrics on the gateway.`,
+    },
+  ];
+}
+
+/**
+ * Accounts need a durable, queryable store; Redis (often run without persistence) is not one.
+ * A redis `session.store` URL is parsed here, so a typo fails at start-up, not at the first login.
+ */
 function checkStores(config: PartialConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const session = config.session?.store;
+  if (session !== undefined && isRedisUrl(session)) {
+    const parsed = parseRedisUrl(session);
+    // The problem text never quotes the URL: it may hold the Redis password.
+    if ('problem' in parsed) {
+      problems.push({
+        key: 'session.store',
+        message: `the Redis URL is malformed (${parsed.problem}). Write "redis://[user:password@]host:6379[/db]", "rediss://…" for TLS, "redis-sentinel://[user:password@]host:26379,…/<masterName>[?db=N]" or "redis-cluster://[user:password@]host:6379,…"; percent-encode special characters in the password.`,
+      });
+    }
+  }
   const local = config.local?.store;
   if (local !== undefined && /^redis(s|-sentinel|-cluster)?:/.test(local)) {
     problems.push({
@@ -422,7 +452,7 @@ function checkStores(config: PartialConfig): ConfigProblem[] {
  * the session or role check). Symbolic links are followed where the folders exist.
  */
 export function checkServedRoots(config: {
-  spa?: { root: string } | undefined;
+  spa?: { root?: string | undefined } | undefined;
   static: readonly { path: string; root: string; protected: boolean }[];
 }): ConfigProblem[] {
   const real = (path: string) => {
@@ -437,7 +467,7 @@ export function checkServedRoots(config: {
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   };
   const served = [
-    ...(config.spa ? [{ key: 'spa.root', path: '/', root: real(config.spa.root) }] : []),
+    ...(config.spa?.root !== undefined ? [{ key: 'spa.root', path: '/', root: real(config.spa.root) }] : []),
     ...config.static.map((m, i) => ({ key: `static[${i}].root`, path: m.path, root: real(m.root) })),
   ];
   const problems: ConfigProblem[] = [];

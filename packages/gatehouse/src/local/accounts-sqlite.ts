@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { preparePrivateFile } from '../stores/private-file.js';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
 import { GatehouseError, StoreUnavailableError } from '../errors.js';
-import { AccountError, normalizeUsername, requireName, requireRoles, requireUsername, usernameProblem } from './account-fields.js';
-import type { Account, AccountStore, AccountWithHash, NewAccount } from './accounts.js';
-import { hashPassword, newPasswordProblem } from './passwords.js';
+import { preparePrivateFile } from '../stores/private-file.js';
+import { AccountError } from './account-fields.js';
+import { type AccountRow, type AccountTable, accountExists, accountStoreOver } from './account-rules.js';
+import type { AccountStore } from './accounts.js';
 
 export interface SqliteAccountStoreOptions {
   /** A file path (its directory is created) or `:memory:`. May be the file the session store uses. */
@@ -38,22 +37,17 @@ CREATE TABLE IF NOT EXISTS gatehouse_accounts (
   password_changed_at INTEGER NOT NULL
 ) STRICT`;
 
-function toAccount(row: Row): Account {
-  const account: Account = {
+function fromRow(row: Row): AccountRow {
+  return {
     id: row.id,
     username: row.username,
+    name: row.name,
     roles: JSON.parse(row.roles) as string[],
+    passwordHash: row.password_hash,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     passwordChangedAt: row.password_changed_at,
   };
-  if (row.name !== null) account.name = row.name;
-  return account;
-}
-
-function requirePassword(password: string, username: string): void {
-  const problem = newPasswordProblem(password, username);
-  if (problem) throw new AccountError('weak_password', problem);
 }
 
 function open(filename: string): Database.Database {
@@ -71,7 +65,8 @@ function open(filename: string): Database.Database {
 
 /**
  * The SQLite account store (better-sqlite3). Synchronous underneath, async at the interface.
- * A database error other than a duplicate username surfaces as `StoreUnavailableError`.
+ * The account rules live in `account-rules.ts`; this file only stores rows. A database error
+ * other than a duplicate username surfaces as `StoreUnavailableError`.
  */
 export function createSqliteAccountStore({ filename, clock = systemClock }: SqliteAccountStoreOptions): AccountStore {
   const db = open(filename);
@@ -86,93 +81,56 @@ export function createSqliteAccountStore({ filename, clock = systemClock }: Sqli
   const updatePassword = db.prepare(
     'UPDATE gatehouse_accounts SET password_hash = ?, updated_at = ?, password_changed_at = ? WHERE username = ?',
   );
-  const updateRoles = db.prepare(
-    'UPDATE gatehouse_accounts SET roles = ?, updated_at = ? WHERE username = ?',
-  );
+  const updateRoles = db.prepare('UPDATE gatehouse_accounts SET roles = ?, updated_at = ? WHERE username = ?');
 
   function sql<T>(fn: () => T): T {
     try {
       return fn();
     } catch (err) {
       if (err instanceof AccountError || err instanceof GatehouseError) throw err;
-      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new AccountError('account_exists', 'An account with this username already exists.');
-      }
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE') throw accountExists();
       throw new StoreUnavailableError(err);
     }
   }
 
-  function find(normalized: string): Row | undefined {
-    return sql(() => byUsername.get(normalized) as Row | undefined);
-  }
-
-  function mustFind(username: string): Row {
-    const row = find(normalizeUsername(username));
-    if (!row) throw new AccountError('account_not_found', 'No account with this username.');
-    return row;
-  }
-
-  return {
-    async add({ username, password, roles, name }: NewAccount): Promise<Account> {
-      // Cheap checks first; hashing (~50 ms, 19 MiB) only for an acceptable request.
-      const normalized = requireUsername(username);
-      const row: Omit<Row, 'password_hash' | 'created_at' | 'updated_at' | 'password_changed_at'> = {
-        id: randomUUID(),
-        username: normalized,
-        name: requireName(name) ?? null,
-        roles: JSON.stringify(requireRoles(roles)),
-      };
-      requirePassword(password, normalized);
-      if (find(normalized)) throw new AccountError('account_exists', 'An account with this username already exists.');
-      const passwordHash = await hashPassword(password);
-      const now = clock();
-      const full: Row = { ...row, password_hash: passwordHash, created_at: now, updated_at: now, password_changed_at: now };
-      // The UNIQUE constraint settles a race with a concurrent add (mapped to account_exists).
-      sql(() => insert.run(full));
-      return toAccount(full);
+  const table: AccountTable = {
+    async byUsername(username) {
+      const row = sql(() => byUsername.get(username) as Row | undefined);
+      return row && fromRow(row);
     },
-
-    async findByUsername(username: string): Promise<AccountWithHash | null> {
-      const normalized = normalizeUsername(username);
-      if (usernameProblem(normalized)) return null;
-      const row = find(normalized);
-      return row ? { ...toAccount(row), passwordHash: row.password_hash } : null;
+    async byId(id) {
+      const row = sql(() => byId.get(id) as Row | undefined);
+      return row && fromRow(row);
     },
-
-    async get(id: string): Promise<Account | null> {
-      const row = sql(() => byId.get(String(id)) as Row | undefined);
-      return row ? toAccount(row) : null;
+    async all() {
+      return sql(() => all.all() as Row[]).map(fromRow);
     },
-
-    async list(): Promise<Account[]> {
-      return sql(() => all.all() as Row[]).map(toAccount);
+    async insert(row) {
+      sql(() =>
+        insert.run({
+          id: row.id,
+          username: row.username,
+          name: row.name,
+          roles: JSON.stringify(row.roles),
+          password_hash: row.passwordHash,
+          created_at: row.createdAt,
+          updated_at: row.updatedAt,
+          password_changed_at: row.passwordChangedAt,
+        }),
+      );
     },
-
-    async remove(username: string): Promise<boolean> {
-      return sql(() => del.run(normalizeUsername(username))).changes > 0;
+    async remove(username) {
+      return sql(() => del.run(username)).changes > 0;
     },
-
-    async setPassword(username: string, password: string): Promise<Account> {
-      const existing = mustFind(username);
-      requirePassword(password, existing.username);
-      const passwordHash = await hashPassword(password);
-      const now = clock();
-      const { changes } = sql(() => updatePassword.run(passwordHash, now, now, existing.username));
-      // Removed while we were hashing.
-      if (changes === 0) throw new AccountError('account_not_found', 'No account with this username.');
-      return toAccount({ ...existing, password_hash: passwordHash, updated_at: now, password_changed_at: now });
+    async updatePassword(username, passwordHash, now) {
+      return sql(() => updatePassword.run(passwordHash, now, now, username)).changes > 0;
     },
-
-    async setRoles(username: string, roles: string[]): Promise<Account> {
-      const valid = JSON.stringify(requireRoles(roles));
-      const existing = mustFind(username);
-      const now = clock();
-      sql(() => updateRoles.run(valid, now, existing.username));
-      return toAccount({ ...existing, roles: valid, updated_at: now });
+    async updateRoles(username, roles, now) {
+      return sql(() => updateRoles.run(JSON.stringify(roles), now, username)).changes > 0;
     },
-
-    async close(): Promise<void> {
+    async close() {
       if (db.open) db.close();
     },
   };
+  return accountStoreOver(table, clock);
 }

@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
+import { isPostgresUrl, openPostgresDatabase, type PostgresOptions } from '../postgres/pool.js';
+import { createPostgresAccountStore } from './accounts-postgres.js';
 import { createSqliteAccountStore } from './accounts-sqlite.js';
 
 /**
@@ -9,6 +11,7 @@ import { createSqliteAccountStore } from './accounts-sqlite.js';
  */
 
 export { AccountError, type AccountErrorCode } from './account-fields.js';
+export { createPostgresAccountStore, type PostgresAccountStoreOptions } from './accounts-postgres.js';
 export { createSqliteAccountStore, type SqliteAccountStoreOptions } from './accounts-sqlite.js';
 
 /** A local account as shown to operators and the session. Never carries the password hash. */
@@ -71,11 +74,15 @@ export interface AccountStoreOptions {
   clock?: Clock;
   /** A relative `sqlite:` path is resolved against this directory (the config file's). Default: cwd. */
   baseDir?: string;
+  /** The config's `postgres` block, for a `postgres://` URL. Default: the schema's defaults. */
+  postgres?: PostgresOptions;
 }
 
 /**
- * Opens the account store named by a store URL, as in `local.store`: `sqlite:<path>` or `memory`
- * (an in-process SQLite database, gone on exit: for tests and demos).
+ * Opens the account store named by a store URL, as in `local.store`: `sqlite:<path>`,
+ * `postgres://…` / `postgresql://…` (its own pool; with `migrateOnStart` the schema is migrated
+ * on first use, so opening never fails while the database is down), or `memory` (an in-process
+ * SQLite database, gone on exit: for tests and demos).
  *
  * @throws ConfigError for any other URL.
  */
@@ -88,5 +95,10 @@ export function createAccountStore(url: string, opts: AccountStoreOptions = {}):
     const filename = path === ':memory:' || isAbsolute(path) ? path : resolve(opts.baseDir ?? '.', path);
     return createSqliteAccountStore({ filename, clock: opts.clock });
   }
-  throw new ConfigError([{ key: 'local.store', message: `must be "memory" or "sqlite:<path>", got "${url}".` }]);
+  if (isPostgresUrl(url)) {
+    return createPostgresAccountStore({ db: openPostgresDatabase(url, opts.postgres), clock: opts.clock });
+  }
+  throw new ConfigError([
+    { key: 'local.store', message: `must be "memory", "sqlite:<path>" or "postgres://…", got "${url}".` },
+  ]);
 }

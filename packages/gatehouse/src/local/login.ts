@@ -6,7 +6,7 @@ import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
 import { clientAddressKey } from './client-address.js';
 import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
-import type { LoginThrottle } from './throttle.js';
+import type { LockedKey, LoginThrottle } from './throttle.js';
 
 export interface LocalLoginOptions {
   accounts: AccountStore;
@@ -42,6 +42,17 @@ export function toSessionUser(account: Account): SessionUser {
 function withoutHash(account: AccountWithHash): Account {
   const { passwordHash: _hash, ...rest } = account;
   return rest;
+}
+
+/**
+ * `invalid_credentials` (401), knowing which throttle keys this failure locked, so the audit log
+ * can record the lockout when it happens. The client sees the same refusal either way.
+ */
+export class InvalidCredentialsError extends GatehouseError {
+  constructor(readonly locked: readonly LockedKey[]) {
+    super('invalid_credentials');
+    this.name = 'InvalidCredentialsError';
+  }
 }
 
 function throttled(retryAfterSeconds: number): GatehouseError {
@@ -87,8 +98,7 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
     const account = await accounts.findByUsername(username);
     const ok = await verifyPassword(account?.passwordHash ?? (await dummyHash), password);
     if (!account || !ok) {
-      await throttle.recordFailure(username, address);
-      throw new GatehouseError('invalid_credentials');
+      throw new InvalidCredentialsError(await throttle.recordFailure(username, address));
     }
     await throttle.recordSuccess(username, address);
     return withoutHash(account);

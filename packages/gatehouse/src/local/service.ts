@@ -31,7 +31,7 @@ export function createLocalAccounts(
   accounts?: AccountStore,
   throttleBackend?: ThrottleBackend,
 ): LocalAccounts {
-  const store = accounts ?? createAccountStore(config.local.store, { clock });
+  const store = accounts ?? createAccountStore(config.local.store, { clock, postgres: config.postgres });
   const t = config.local.throttle;
   const throttle = createLoginThrottle({
     clock,

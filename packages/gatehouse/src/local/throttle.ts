@@ -67,10 +67,14 @@ export interface LoginThrottleOptions {
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** A key a failure has just locked: the username's, or the client address's. */
+export type LockedKey = 'account' | 'address';
+
 export interface LoginThrottle {
   /** Whether an attempt for this username from this address may proceed now. */
   check(username: string, address: string): Promise<ThrottleDecision>;
-  recordFailure(username: string, address: string): Promise<void>;
+  /** Counts a failure; resolves with the keys this very failure locked (usually none), for the audit log. */
+  recordFailure(username: string, address: string): Promise<LockedKey[]>;
   /** Resets the username's count (not the address's). */
   recordSuccess(username: string, address: string): Promise<void>;
 }
@@ -124,22 +128,25 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     return entry && entry.lockedUntil > now ? entry.lockedUntil - now : 0;
   }
 
-  async function fail(key: string, limit: number, now: number): Promise<void> {
+  /** Counts one failure against `key`; true when it locks the key. */
+  async function fail(key: string, limit: number, now: number): Promise<boolean> {
     const entry: ThrottleEntry = (await backend.get(key)) ?? { failures: 0, windowStart: now, lockouts: 0, lockedUntil: 0 };
     // A refused attempt is not an attempt: failures during a lock neither count nor extend it.
-    if (entry.lockedUntil > now) return;
+    if (entry.lockedUntil > now) return false;
     if (entry.lockouts > 0 && now >= entry.lockedUntil + window) entry.lockouts = 0;
     if (entry.failures === 0 || now - entry.windowStart >= window) {
       entry.failures = 0;
       entry.windowStart = now;
     }
     entry.failures += 1;
-    if (entry.failures >= limit) {
+    const locks = entry.failures >= limit;
+    if (locks) {
       entry.lockedUntil = now + Math.min(lockout * 2 ** entry.lockouts, maxLockout);
       entry.lockouts = Math.min(entry.lockouts + 1, MAX_LOCKOUTS);
       entry.failures = 0;
     }
     await backend.set(key, entry, expiresAt(entry));
+    return locks;
   }
 
   return {
@@ -157,7 +164,14 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 
     async recordFailure(username, address) {
       const now = clock();
-      await Promise.all([fail(usernameKey(username), accountFailures, now), fail(addressKey(address), addressFailures, now)]);
+      const [account, client] = await Promise.all([
+        fail(usernameKey(username), accountFailures, now),
+        fail(addressKey(address), addressFailures, now),
+      ]);
+      const locked: LockedKey[] = [];
+      if (account) locked.push('account');
+      if (client) locked.push('address');
+      return locked;
     },
 
     async recordSuccess(username) {

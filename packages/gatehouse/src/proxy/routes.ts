@@ -5,6 +5,7 @@ import type { ApiConfig, GatehouseConfig } from '../config/schema.js';
 import { DEFAULT_API_METHODS } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import { sendError } from '../http/errors.js';
+import { type Metrics, noopMetrics } from '../metrics/metrics.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { applyRequestPolicy, downstreamResponseHeaders, type RequestHeaderPolicy, type ResponseHeaderPolicy } from './headers.js';
@@ -25,6 +26,8 @@ export interface ProxyOptions {
   sources: CredentialSources;
   /** Names of Gatehouse's security response headers, which an upstream cannot override. */
   securityHeaderNames: ReadonlySet<string>;
+  /** Records upstream latency per route (`gatehouse_upstream_duration_seconds`). Default: none. */
+  metrics?: Metrics;
 }
 
 /**
@@ -75,8 +78,10 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
     securityHeaderNames: options.securityHeaderNames,
     perUser: api.auth !== 'none',
   };
-  const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }) => {
+  const metrics = options.metrics ?? noopMetrics;
+  const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }, started: number) => {
     const timedOut = error.statusCode === 504 || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+    metrics.upstream(api.path, timedOut ? 'timeout' : 'error', (performance.now() - started) / 1000);
     reply.request.log.warn({ upstream: upstream.origin, path: api.path, err: error.cause ?? error }, timedOut ? 'upstream timeout' : 'upstream unavailable');
     sendError(reply, new GatehouseError(timedOut ? 'upstream_timeout' : 'upstream_unavailable'));
   };
@@ -110,12 +115,19 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
       proto,
       host: publicUrl.host,
     };
+    // Upstream latency: from here to the upstream's response headers (the body then streams).
+    const started = performance.now();
     // reply-from hands over its own copy of the request headers (Host already the upstream's).
     return reply.from(upstreamPath(upstream, checked.rest, checked.query), {
       timeout: api.timeout,
       rewriteRequestHeaders: (_request, headers) => applyRequestPolicy(headers, requestPolicy, additions),
       rewriteHeaders,
-      onError: (r, e) => onError(r as unknown as FastifyReply, e as { error: Error & { code?: string; statusCode?: number } }),
+      // What reply-from does without this option (send the body stream), after taking the time.
+      onResponse: (_request, r, res) => {
+        metrics.upstream(api.path, res.statusCode, (performance.now() - started) / 1000);
+        r.send(res.stream);
+      },
+      onError: (r, e) => onError(r as unknown as FastifyReply, e as { error: Error & { code?: string; statusCode?: number } }, started),
     });
   };
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ApiConfig } from '../config/schema.js';
-import { checkRequestOrigin } from '../csrf/check.js';
+import { type CsrfFailure, checkRequestOrigin } from '../csrf/check.js';
 import { ERRORS, type ErrorCode, GatehouseError } from '../errors.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
@@ -21,6 +21,11 @@ export interface WebSocketProxyOptions {
   /** The client address (trustProxy-aware). */
   clientIp: (request: IncomingMessage) => string;
   log: FastifyBaseLogger;
+  /**
+   * Upgrades that match no `websocket: true` route (in development, the dev server's HMR socket:
+   * see `dev/`); a rejection is answered like a route's refusal. Without it they are refused with 404.
+   */
+  fallback?: (request: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void> | void;
 }
 
 /** Handshake fields the upstream connection makes for itself (RFC 6455 §4.1). */
@@ -41,8 +46,7 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     .map((api) => ({ api, upstream: new URL(api.upstream) }))
     // Longest prefix first, the way the HTTP router picks the most specific route.
     .sort((a, b) => b.api.path.length - a.api.path.length);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
-  const chosenProtocol = new WeakMap<IncomingMessage, string>();
+  const wss = relayServer();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
@@ -59,37 +63,15 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
       const path = rawUrl.split('?', 1)[0] as string;
       return path === api.path || path.startsWith(`${api.path}/`);
     });
+    if (!match && options.fallback) return options.fallback(request, socket, head);
     if (!match || request.method !== 'GET') return refuse(socket, 'not_found');
     const { api, upstream } = match;
-    // A handshake the WebSocket server would refuse (RFC 6455 §4.2.1) is refused before the
-    // upstream is dialled, so no upstream connection is left without a browser side.
-    const key = request.headers['sec-websocket-key'];
-    if (
-      request.headers['sec-websocket-version'] !== '13' ||
-      typeof key !== 'string' ||
-      !/^[+/0-9A-Za-z]{22}==$/.test(key) ||
-      String(request.headers.upgrade).toLowerCase() !== 'websocket'
-    ) {
-      return refuse(socket, 'invalid_request');
-    }
-    // Subprotocols are tokens (RFC 6455 §4.1), each named once: anything else is refused here,
-    // not thrown later by the client library.
-    const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter((p) => p !== '');
-    if (protocols.some((p) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) || new Set(protocols).size !== protocols.length) {
-      return refuse(socket, 'invalid_request');
-    }
+    const protocols = handshakeProtocols(request);
+    if (!protocols) return refuse(socket, 'invalid_request');
     const checked = checkProxyPath(rawUrl, api.path);
     if (!checked.ok) return refuse(socket, 'path_rejected');
     // RFC 6455 §10.2: the Origin of a browser handshake must be checked; absent or foreign is refused.
-    const origin = request.headers.origin;
-    const secFetchSite = request.headers['sec-fetch-site'];
-    const failure =
-      origin === undefined
-        ? 'origin_mismatch'
-        : checkRequestOrigin({ origin, secFetchSite: Array.isArray(secFetchSite) ? secFetchSite[0] : secFetchSite }, options.publicOrigin);
+    const failure = checkHandshakeOrigin(request, options.publicOrigin);
     if (failure) {
       options.log.info({ path: api.path, csrf: failure }, 'websocket cross-site upgrade refused');
       return refuse(socket, 'cross_site_rejected');
@@ -115,56 +97,10 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
         host: publicUrl.host,
       },
     );
-    for (const name of HANDSHAKE) delete headers[name];
     const target = upstreamTarget(upstream, checked.rest, checked.query).replace(/^http/, 'ws');
-    const upstreamSocket = new WebSocket(target, protocols, {
-      headers: headers as Record<string, string>,
-      handshakeTimeout: api.timeout,
-      perMessageDeflate: false,
-      followRedirects: false,
-    });
-    const connected = new Promise<void>((resolve, reject) => {
-      upstreamSocket.once('open', () => {
-        // Hold the upstream's first messages until the browser side exists to receive them.
-        upstreamSocket.pause();
-        resolve();
-      });
-      upstreamSocket.once('unexpected-response', (upstreamRequest, res) => {
-        res.resume();
-        upstreamRequest.destroy();
-        reject(new GatehouseError('upstream_unavailable', { message: `The upstream refused the WebSocket (${res.statusCode}).` }));
-      });
-      upstreamSocket.once('error', (error) => {
-        const timedOut = /timed out/i.test(error.message);
-        reject(new GatehouseError(timedOut ? 'upstream_timeout' : 'upstream_unavailable', { cause: error }));
-      });
-      socket.once('close', () => reject(new GatehouseError('invalid_request')));
-    });
-    try {
-      await connected;
-    } catch (error) {
-      upstreamSocket.terminate();
-      throw error;
-    }
-    if (upstreamSocket.protocol) chosenProtocol.set(request, upstreamSocket.protocol);
-    // If the browser side never completes, the authenticated upstream socket must not linger.
-    let upgraded = false;
-    const abandon = setTimeout(() => upstreamSocket.terminate(), 10_000);
-    socket.once('close', () => {
-      clearTimeout(abandon);
-      if (!upgraded) upstreamSocket.terminate();
-    });
-    wss.handleUpgrade(request, socket, head, (browser) => {
-      upgraded = true;
-      clearTimeout(abandon);
-      relay(browser, upstreamSocket);
-      upstreamSocket.resume();
-      if (session) watchSession(browser, upstreamSocket, request.headers.cookie, options.resolveSession);
-    });
+    const pair = await bridge(wss, request, socket, head, { target, protocols, headers, timeout: api.timeout });
+    if (session) watchSession(pair.browser, pair.upstream, request.headers.cookie, options.resolveSession);
   };
-
-  // The browser is offered exactly the subprotocol the upstream chose (RFC 6455 §4.2.2).
-  wss.options.handleProtocols = (_protocols, request) => chosenProtocol.get(request) ?? false;
 
   server.on('upgrade', onUpgrade);
   return () => {
@@ -172,6 +108,128 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     for (const client of wss.clients) client.terminate();
     wss.close();
   };
+}
+
+/**
+ * The subprotocols of a well-formed handshake, or null for one the WebSocket server would refuse
+ * (RFC 6455 §4.2.1). Checked before any upstream is dialled, so no upstream connection is left
+ * without a browser side. Subprotocols are tokens (RFC 6455 §4.1), each named once.
+ */
+export function handshakeProtocols(request: IncomingMessage): string[] | null {
+  const key = request.headers['sec-websocket-key'];
+  if (
+    request.method !== 'GET' ||
+    request.headers['sec-websocket-version'] !== '13' ||
+    typeof key !== 'string' ||
+    !/^[+/0-9A-Za-z]{22}==$/.test(key) ||
+    String(request.headers.upgrade).toLowerCase() !== 'websocket'
+  ) {
+    return null;
+  }
+  const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (protocols.some((p) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) || new Set(protocols).size !== protocols.length) return null;
+  return protocols;
+}
+
+/**
+ * Cross-site WebSocket hijacking defence (RFC 6455 §10.2): the handshake's `Origin` must be the
+ * public origin; an absent one is refused too (every browser sends it). Null when it passes.
+ */
+export function checkHandshakeOrigin(request: IncomingMessage, publicOrigin: string): CsrfFailure | null {
+  const origin = request.headers.origin;
+  const secFetchSite = request.headers['sec-fetch-site'];
+  if (origin === undefined) return 'origin_mismatch';
+  return checkRequestOrigin({ origin, secFetchSite: Array.isArray(secFetchSite) ? secFetchSite[0] : secFetchSite }, publicOrigin);
+}
+
+/** The subprotocol each upstream chose, offered to its browser (RFC 6455 §4.2.2). */
+const chosenProtocol = new WeakMap<IncomingMessage, string>();
+
+/** A WebSocket server for the browser side of relayed connections (attach with `handleUpgrade`). */
+export function relayServer(): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  // The browser is offered exactly the subprotocol the upstream chose (RFC 6455 §4.2.2).
+  wss.options.handleProtocols = (_protocols, request) => chosenProtocol.get(request) ?? false;
+  return wss;
+}
+
+/** Where {@link bridge} connects, and how. */
+export interface BridgeTarget {
+  /** ws:// or wss:// URL. */
+  target: string;
+  protocols: string[];
+  /** Headers for the upstream handshake; the handshake's own fields are dropped. */
+  headers: Record<string, string | string[]>;
+  /** Longest wait for the upstream's handshake, in milliseconds. */
+  timeout: number;
+}
+
+/**
+ * Connects to the upstream first, then completes the browser's handshake (on a
+ * {@link relayServer}) with the subprotocol the upstream chose, and relays both ways. A refused
+ * or unreachable upstream rejects with a {@link GatehouseError} (`upstream_unavailable` /
+ * `upstream_timeout`), so the caller answers HTTP and never accepts a socket that closes at once.
+ */
+export async function bridge(
+  wss: WebSocketServer,
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  to: BridgeTarget,
+): Promise<{ browser: WebSocket; upstream: WebSocket }> {
+  const headers = { ...to.headers };
+  for (const name of HANDSHAKE) delete headers[name];
+  const upstreamSocket = new WebSocket(to.target, to.protocols, {
+    headers: headers as Record<string, string>,
+    handshakeTimeout: to.timeout,
+    perMessageDeflate: false,
+    followRedirects: false,
+  });
+  const connected = new Promise<void>((resolve, reject) => {
+    upstreamSocket.once('open', () => {
+      // Hold the upstream's first messages until the browser side exists to receive them.
+      upstreamSocket.pause();
+      resolve();
+    });
+    upstreamSocket.once('unexpected-response', (upstreamRequest, res) => {
+      res.resume();
+      upstreamRequest.destroy();
+      reject(new GatehouseError('upstream_unavailable', { message: `The upstream refused the WebSocket (${res.statusCode}).` }));
+    });
+    upstreamSocket.once('error', (error) => {
+      const timedOut = /timed out/i.test(error.message);
+      reject(new GatehouseError(timedOut ? 'upstream_timeout' : 'upstream_unavailable', { cause: error }));
+    });
+    socket.once('close', () => reject(new GatehouseError('invalid_request')));
+  });
+  try {
+    await connected;
+  } catch (error) {
+    upstreamSocket.terminate();
+    throw error;
+  }
+  if (upstreamSocket.protocol) chosenProtocol.set(request, upstreamSocket.protocol);
+  return new Promise((resolve, reject) => {
+    // If the browser side never completes, the authenticated upstream socket must not linger.
+    let upgraded = false;
+    const abandon = setTimeout(() => upstreamSocket.terminate(), 10_000);
+    socket.once('close', () => {
+      clearTimeout(abandon);
+      if (upgraded) return;
+      upstreamSocket.terminate();
+      reject(new GatehouseError('invalid_request'));
+    });
+    wss.handleUpgrade(request, socket, head, (browser) => {
+      upgraded = true;
+      clearTimeout(abandon);
+      relay(browser, upstreamSocket);
+      upstreamSocket.resume();
+      resolve({ browser, upstream: upstreamSocket });
+    });
+  });
 }
 
 /** How often an open WebSocket re-checks its session. */
@@ -215,7 +273,7 @@ function relay(browser: WebSocket, upstream: WebSocket): void {
 }
 
 /** An HTTP refusal on the raw socket, in the gateway's JSON shape. */
-function refuse(socket: Duplex, code: ErrorCode): void {
+export function refuse(socket: Duplex, code: ErrorCode): void {
   if (!socket.writable) {
     socket.destroy();
     return;

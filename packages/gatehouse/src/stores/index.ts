@@ -2,11 +2,19 @@ import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { createMemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/types.js';
+import { openPostgresBackend } from '../postgres/backend.js';
+import { isPostgresUrl } from '../postgres/pool.js';
+import { openRedisBackend } from '../redis/backend.js';
+import { isRedisUrl } from '../redis/url.js';
 import { createMemoryStore } from './memory.js';
 import { createSqliteStore } from './sqlite.js';
 import type { SessionStore } from './types.js';
 
 export { createMemoryStore, type MemorySessionStore, type MemoryStoreOptions } from './memory.js';
+export { createPostgresStore, type PostgresSessionStore, type PostgresStoreOptions } from './postgres.js';
+export { createRedisCoordination, type RedisCoordinationOptions } from '../coordination/redis.js';
+export { openRedisBackend, type RedisBackendOptions } from '../redis/backend.js';
+export { createRedisStore, type RedisStoreOptions } from './redis.js';
 export { createSqliteStore, type SqliteSessionStore, type SqliteStoreOptions } from './sqlite.js';
 export { isLive, type SessionRecord, type SessionStore, type SessionUser } from './types.js';
 
@@ -23,6 +31,8 @@ export interface BackendOptions {
   clock?: Clock;
   redis?: GatehouseConfig['redis'];
   postgres?: GatehouseConfig['postgres'];
+  /** Told about backend failures no request sees (a Redis connection lost, reconnects failing). */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -31,11 +41,19 @@ export interface BackendOptions {
  * - `memory`: in process memory; sessions are lost on restart.
  * - `sqlite:/abs/path.db`: a SQLite file (created with its directory if missing).
  * - `sqlite::memory:`: a private in-memory SQLite database, for tests.
+ * - `postgres://…` / `postgresql://…`: PostgreSQL, schema `postgres.schema`; store and coordination
+ *   share one pool (migrated on open with `postgres.migrateOnStart`; a database that is down then
+ *   does not fail the open, its requests get 503 until it answers).
+ * - `redis://…`, `rediss://…`, `redis-sentinel://h:p,…/<master>`, `redis-cluster://h:p,…`: Redis,
+ *   keys under `redis.keyPrefix`; store and coordination share one connection, made in the
+ *   background (requests get 503 until Redis answers, and service resumes when it comes back).
  *
  * Memory and SQLite keep coordination state (throttle, locks) in process: one instance.
  * Config validation reports a bad URL earlier, naming the key; this throw is the last guard.
  */
 export async function openSessionBackend(url: string, options: BackendOptions = {}): Promise<SessionBackend> {
+  if (isPostgresUrl(url)) return openPostgresBackend(url, { clock: options.clock, postgres: options.postgres, onError: options.onError });
+  if (isRedisUrl(url)) return openRedisBackend(url, { clock: options.clock, redis: options.redis, onError: options.onError });
   return { store: createSessionStore(url, options), coordination: createMemoryCoordination({ clock: options.clock }) };
 }
 

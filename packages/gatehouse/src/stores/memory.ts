@@ -136,6 +136,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
       assertOpen();
     },
 
+    async countLive() {
+      assertOpen();
+      // One pass over the map at scrape time (every few seconds), never on a request's path.
+      const now = clock();
+      let live = 0;
+      for (const record of byId.values()) if (isLive(record, now)) live++;
+      return live;
+    },
+
     async close() {
       closed = true;
       clearInterval(timer);

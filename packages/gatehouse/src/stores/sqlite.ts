@@ -90,6 +90,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
          (SELECT rowid FROM ${t} WHERE idle_expires_at <= ? OR expires_at <= ? LIMIT ${PURGE_BATCH})`,
     ),
     ping: db.prepare('SELECT 1'),
+    countLive: db.prepare<[number, number], number>(`SELECT COUNT(*) FROM ${t} WHERE idle_expires_at > ? AND expires_at > ?`).pluck(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
   };
 
@@ -235,6 +236,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
 
     async ping() {
       guard(() => stmt.ping.get());
+    },
+
+    async countLive() {
+      // A range over an expiry index, at scrape time only; rows the purge has not reached yet are excluded.
+      return guard(() => {
+        const now = clock();
+        return stmt.countLive.get(now, now) as number;
+      });
     },
 
     async close() {

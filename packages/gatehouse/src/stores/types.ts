@@ -49,6 +49,13 @@ export interface SessionStore {
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. For `/readyz`. */
   ping(): Promise<void>;
+  /**
+   * Optional: how many live sessions the store holds (by the store's clock), over every instance
+   * sharing it. Read at metrics scrape time for `gatehouse_active_sessions`, so a backend offers
+   * it only when it is cheap (an indexed count, a counter it keeps); without it the gauge is not
+   * exposed. Not part of the conformance contract's required methods.
+   */
+  countLive?(): Promise<number>;
   close(): Promise<void>;
 }
 

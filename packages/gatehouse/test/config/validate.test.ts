@@ -255,3 +255,71 @@ describe('providers', () => {
     expect(keysOf(withPatch({ providers: [{ ...provider, id: 'Corp Login' }] }))).toEqual(['providers[0].id']);
   });
 });
+
+describe('session.store: redis URLs', () => {
+  const store = (url: string) => withPatch({ session: { store: url } });
+
+  it('accepts every redis form', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379',
+      'redis://redis',
+      'redis://:pa%40ss@redis.internal:6380/2',
+      'rediss://gatehouse:s3cret@cache.example.com:6380/0',
+      'redis-sentinel://s1:26379,s2:26379,[::1]/mymaster?db=3',
+      'redis-cluster://user:pw@10.0.0.1:7000,10.0.0.2:7001',
+    ]) {
+      accepts(store(url));
+    }
+  });
+
+  it.each([
+    ['redis://h:0', /port of "h" must be a number from 1 to 65535/],
+    ['redis://h:6379/db1', /database number/],
+    ['redis://h1:6379,h2:6379', /names one server/],
+    ['redis://h?db=1', /takes no \?parameters/],
+    ['redis-sentinel://s1:26379,s2:26379', /master name is missing/],
+    ['redis-sentinel://s1/master?database=1', /unknown parameter "database"/],
+    ['redis-sentinel://s1/master?db=x', /\?db must be a database number/],
+    ['redis-cluster://h1:7000/1', /only database 0/],
+    ['redis-cluster://h1:7000,,h2:7001', /a host is empty/],
+    ['redis://::1:6379', /IPv6 address: write it in brackets/],
+    ['redis://bad host:6379', /not a host name/],
+    ['redis://user@h:6379', /no password/],
+  ])('refuses %s, naming session.store and the fix', (url, reason) => {
+    const message = messageFor(problemsOf(store(url)), 'session.store');
+    expect(message).toMatch(reason);
+    expect(message).toMatch(/^the Redis URL is malformed \(/);
+    expect(message).toContain('Write "redis://[user:password@]host:6379[/db]"');
+  });
+
+  it('never echoes the password of a malformed URL', () => {
+    for (const url of [
+      'redis://user:Hunter2secret@h:99999',
+      'redis://user:Hunter2secret@:6379',
+      'redis-sentinel://:Hunter2secret@s1:26379',
+      'redis-cluster://u:Hunter2secret@h1:7000/3',
+      'redis://u:Hunter2%zzsecret@h',
+      'rediss://u:Hunter2secret@h/x#frag',
+    ]) {
+      const problems = problemsOf(store(url));
+      expect(problems.map((p) => p.key)).toEqual(['session.store']);
+      expect(JSON.stringify(problems)).not.toContain('Hunter2');
+    }
+  });
+
+  it('still refuses accounts in Redis', () => {
+    expect(keysOf(withPatch({ local: { enabled: true, store: 'redis://h:6379' } }))).toEqual(['local.store']);
+  });
+});
+
+describe('metrics', () => {
+  it('refuses an admin port equal to the gateway port, naming metrics.port', () => {
+    expect(keysOf(withPatch({ metrics: { enabled: true, port: 8443 } }))).toEqual(['metrics.port']);
+    expect(messageFor(problemsOf(withPatch({ metrics: { enabled: true, port: 8443 } })), 'metrics.port')).toMatch(/listen\.port 8443/);
+  });
+
+  it('accepts a port of its own, or none (served on the gateway)', () => {
+    accepts(withPatch({ metrics: { enabled: true, port: 9464 } }));
+    accepts(withPatch({ metrics: { enabled: true } }));
+  });
+});

@@ -1,4 +1,5 @@
 import { startDemoProvider, type DemoAccount, type DemoProvider, type DemoProviderOptions } from '../../src/demo/provider.js';
+import type { GatehouseDeps } from '../../src/server.js';
 import { ORIGIN, testGateway, type TestGateway } from './gateway.js';
 import type { CustomFetch } from 'openid-client';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
@@ -27,6 +28,7 @@ export async function oidcHarness(
   overrides: Partial<GatehouseConfigInput> = {},
   provider: Partial<DemoProviderOptions> = {},
   providerConfig: Record<string, unknown> = {},
+  deps: GatehouseDeps = {},
 ): Promise<OidcHarness> {
   const idp = await startDemoProvider({
     clientId: CLIENT_ID,
@@ -48,7 +50,7 @@ export async function oidcHarness(
       ],
       ...overrides,
     },
-    { fetch: countingFetch as unknown as CustomFetch },
+    { fetch: countingFetch as unknown as CustomFetch, ...deps },
   );
   return {
     gw,

@@ -264,6 +264,23 @@ export function runStoreConformance(name: string, factory: (clock: Clock) => Pro
       }
     });
 
+    it('countLive counts the live sessions of every user, not expired or deleted ones (optional method)', async (ctx) => {
+      if (!store.countLive) {
+        ctx.skip();
+        return;
+      }
+      expect(await store.countLive()).toBe(0);
+      const idle = makeRecord({ userId: 'u1', idleExpiresAt: T0 + MINUTE });
+      const absolute = makeRecord({ userId: 'u2', createdAt: T0 - 8 * HOUR + MINUTE, idleExpiresAt: T0 + 30 * MINUTE, expiresAt: T0 + MINUTE });
+      const kept = makeRecord({ userId: 'u2' });
+      const deleted = makeRecord({ userId: 'u3' });
+      for (const record of [idle, absolute, kept, deleted]) await store.set(record);
+      await store.delete(deleted.id);
+      expect(await store.countLive()).toBe(3);
+      now = T0 + MINUTE;
+      expect(await store.countLive()).toBe(1);
+    });
+
     it('keeps sessions across a restart (persistent backends only)', async (ctx) => {
       if (!sut.reopen) {
         ctx.skip();

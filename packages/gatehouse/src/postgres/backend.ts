@@ -1,0 +1,34 @@
+import type { Clock } from '../clock.js';
+import { createPostgresCoordination } from '../coordination/postgres.js';
+import type { Coordination } from '../coordination/types.js';
+import { createPostgresStore } from '../stores/postgres.js';
+import type { SessionStore } from '../stores/types.js';
+import { openPostgresDatabase, type PostgresOptions } from './pool.js';
+
+/** Options for {@link openPostgresBackend}. */
+export interface PostgresBackendOptions {
+  clock?: Clock | undefined;
+  /** The config's `postgres` block. Default: the schema's defaults. */
+  postgres?: PostgresOptions | undefined;
+  /** Told about failures no caller sees: an idle connection dropped, a background purge failed. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The session store and coordination over one pool (`session.store` is a `postgres://` URL). The
+ * pool ends when both have been closed.
+ *
+ * With `migrateOnStart`, the schema is migrated before this resolves. A database that is down at
+ * start-up does not stop the gateway: requests get 503 `store_unavailable` (and `/readyz` fails)
+ * until it answers, and the migration is retried on the next use.
+ */
+export async function openPostgresBackend(
+  url: string,
+  options: PostgresBackendOptions = {},
+): Promise<{ store: SessionStore; coordination: Coordination }> {
+  const db = openPostgresDatabase(url, { ...options.postgres, onError: options.onError });
+  // A failure is remembered by the pool (not migrated yet) and surfaces on use; see above.
+  await db.ready().catch(() => {});
+  const common = { db, clock: options.clock, onPurgeError: options.onError };
+  return { store: createPostgresStore(common), coordination: createPostgresCoordination(common) };
+}
