@@ -13,7 +13,9 @@ export function userFromClaims(provider: ProviderConfig, idToken: Claims, userin
   const claims: Claims = { ...idToken, ...(userinfo ?? {}), sub: idToken.sub };
   const text = (name: string) => {
     const value = claims[name];
-    return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
+    // Display values only: control characters (NUL, newlines, bidi tricks aside) are left out
+    // rather than shown or stored — PostgreSQL cannot store NUL, logs should not get newlines.
+    return typeof value === 'string' && value.length > 0 && value.length <= 256 && !CONTROL.test(value) ? value : undefined;
   };
   const user: SessionUser = { id: `${provider.id}:${String(idToken.sub)}`, roles: rolesFrom(provider.claims.roles ? claims[provider.claims.roles] : undefined) };
   const username = text(provider.claims.username);
@@ -25,9 +27,14 @@ export function userFromClaims(provider: ProviderConfig, idToken: Claims, userin
   return user;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 function rolesFrom(value: unknown): string[] {
   const list = typeof value === 'string' ? value.split(/\s+/) : Array.isArray(value) ? value : [];
-  return [...new Set(list.filter((r): r is string => typeof r === 'string' && r.length > 0 && r.length <= 64))].slice(0, 64);
+  return [
+    ...new Set(list.filter((r): r is string => typeof r === 'string' && r.length > 0 && r.length <= 64 && !CONTROL.test(r))),
+  ].slice(0, 64);
 }
 
 /** The verified email, for `linkLocalAccount: "verified-email"`; undefined unless `email_verified` is true. */

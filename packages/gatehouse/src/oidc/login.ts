@@ -80,6 +80,9 @@ export async function completeLogin(
   }
   const claims = tokens.claims();
   if (!claims || typeof claims.sub !== 'string' || !tokens.id_token) throw new LoginError('login_failed', 'no ID token subject');
+  // OIDC Core §2: sub is at most 255 ASCII characters. Anything else (control characters, NUL,
+  // which PostgreSQL cannot even store) is a broken or hostile provider: refuse, do not store it.
+  if (!/^[\x21-\x7e]{1,255}$/.test(claims.sub)) throw new LoginError('login_failed', 'malformed ID token subject');
   let userinfo: Record<string, unknown> | undefined;
   if (provider.config.userinfo) {
     try {
