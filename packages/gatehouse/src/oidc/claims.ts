@@ -27,7 +27,6 @@ export function userFromClaims(provider: ProviderConfig, idToken: Claims, userin
   return user;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function rolesFrom(value: unknown): string[] {
