@@ -117,7 +117,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   const { metrics, store: observedStore } = createGatewayMetrics(config, store);
   const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
   const local =
-    deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock, undefined, coordination.throttle) : undefined);
+    deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock, undefined, coordination) : undefined);
   const sessions = new SessionManager({
     store: observedStore,
     clock,

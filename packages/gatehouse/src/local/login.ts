@@ -6,14 +6,25 @@ import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
 import { clientAddressKey } from './client-address.js';
 import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
-import type { LockedKey, LoginThrottle } from './throttle.js';
+import { exclusive } from '../coordination/exclusive.js';
+import type { Coordination } from '../coordination/types.js';
+import { type LockedKey, type LoginThrottle, usernameKey } from './throttle.js';
 
 export interface LocalLoginOptions {
   accounts: AccountStore;
   throttle: LoginThrottle;
   /** Reserved for audit timestamps; the throttle has its own clock. */
   clock?: Clock;
+  /**
+   * Shared by instances: attempts for one username then run one at a time across all of them,
+   * as they do within one process, so guesses sent to several instances at once cannot pass the
+   * limit together. Default: this process only.
+   */
+  coordination?: Coordination;
 }
+
+/** The cross-instance per-username lock: held for one argon2 verification, freed long before this. */
+const LOGIN_LOCK = { ttlMs: 10_000, waitMs: 5_000 } as const;
 
 export interface LocalLogin {
   /**
@@ -127,7 +138,15 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
         // Attempts run one at a time per client address AND per username (always in that order, so
         // no deadlock): the throttle is checked and updated with no other guess in between, so a
         // parallel burst can neither slip past a limit nor learn a correct guess from a late 429.
-        return await serialize(addressKey, () => serialize(`u:${normalizeUsername(username)}`, () => attempt(username, password, client)));
+        const userKey = `u:${normalizeUsername(username)}`;
+        const run = () => attempt(username, password, client);
+        return await serialize(addressKey, () =>
+          serialize(userKey, () =>
+            options.coordination
+              ? exclusive(options.coordination, `login:${usernameKey(username)}`, { ...LOGIN_LOCK, busy: () => throttled(1) }, run)
+              : run(),
+          ),
+        );
       } finally {
         pending--;
         const left = (pendingByAddress.get(addressKey) ?? 1) - 1;

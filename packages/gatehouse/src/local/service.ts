@@ -4,7 +4,8 @@ import type { SessionUser } from '../stores/types.js';
 import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, toSessionUser } from './login.js';
-import { createLoginThrottle, type ThrottleBackend } from './throttle.js';
+import { createLoginThrottle } from './throttle.js';
+import type { Coordination } from '../coordination/types.js';
 
 /** Local accounts as the gateway uses them: the account store and sign-in with throttling. */
 export interface LocalAccounts {
@@ -22,14 +23,14 @@ export interface LocalAccounts {
 }
 
 /**
- * @param throttleBackend where throttle counters live; several instances pass a shared one (the
- *   session backend's coordination state) so a limit holds across them. Default: this process.
+ * @param coordination state shared by instances (the session backend's): throttle counters and
+ *   the per-username sign-in lock live there, so limits hold across instances. Default: this process.
  */
 export function createLocalAccounts(
   config: GatehouseConfig,
   clock: Clock,
   accounts?: AccountStore,
-  throttleBackend?: ThrottleBackend,
+  coordination?: Coordination,
 ): LocalAccounts {
   const store = accounts ?? createAccountStore(config.local.store, { clock, postgres: config.postgres });
   const t = config.local.throttle;
@@ -40,9 +41,9 @@ export function createLocalAccounts(
     window: t.window,
     lockout: t.lockout,
     maxLockout: t.maxLockout,
-    ...(throttleBackend ? { backend: throttleBackend } : {}),
+    ...(coordination ? { backend: coordination.throttle } : {}),
   });
-  const login = createLocalLogin({ accounts: store, throttle, clock });
+  const login = createLocalLogin({ accounts: store, throttle, clock, ...(coordination ? { coordination } : {}) });
   return {
     accounts: store,
     authenticate: async (username, password, address) => toSessionUser(await login.authenticate(username, password, address)),
