@@ -34,6 +34,10 @@ export interface RedisStoreOptions {
  *   (the login answers 503), and a replaced session was indexed already.
  * - delete removes the record, then the entry: an interruption leaves a dangling entry only.
  *
+ * - `p live`: a sorted set of every session id scored by min(idle, absolute) expiry, kept for the
+ *   active-sessions gauge only (`countLive`): entries past their score are dropped when counting.
+ *   Best effort: nothing reads sessions through it, so a lost entry miscounts and nothing more.
+ *
  * In a Redis Cluster the two keys live in different slots and are written one after the other;
  * elsewhere both writes of set share one MULTI. Both paths rely on the same order.
  */
@@ -102,6 +106,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const release = connection.retain();
   const sessionKey = (id: string) => `${connection.keyPrefix}s:${id}`;
   const userKey = (userId: string) => `${connection.keyPrefix}u:${userId}`;
+  const liveKey = `${connection.keyPrefix}live`;
   let closed = false;
 
   function assertOpen(): void {
@@ -162,12 +167,15 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         // After the record (see the key layout note). A record moved to another user is left
         // listed under its old owner; readers prune it there, since its owner field says otherwise.
         { key: index, commands: [evalCommand(INDEX_ADD, [index], [record.id, String(record.expiresAt), String(now)])] },
+        { key: liveKey, commands: [['ZADD', liveKey, String(Math.min(record.idleExpiresAt, record.expiresAt)), record.id]] },
       ]);
     },
 
     async touch(id, lastSeenAt, idleExpiresAt) {
       assertOpen();
-      await connection.script(TOUCH, [sessionKey(id)], [String(clock()), String(lastSeenAt), String(idleExpiresAt)]);
+      const slid = await connection.script(TOUCH, [sessionKey(id)], [String(clock()), String(lastSeenAt), String(idleExpiresAt)]);
+      // XX: only a session still counted moves; the absolute expiry caps it as in the record.
+      if (slid === 1) await connection.command(liveKey, ['ZADD', liveKey, 'XX', String(idleExpiresAt), id]);
     },
 
     async delete(id) {
@@ -177,6 +185,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         const index = userKey(owner);
         await connection.command(index, ['ZREM', index, id]);
       }
+      await connection.command(liveKey, ['ZREM', liveKey, id]);
     },
 
     async deleteByUser(userId, exceptId) {
@@ -188,6 +197,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       const outcomes = await Promise.all(ids.map((id) => connection.script(DELETE_IF_OWNER, [sessionKey(id)], [userId, now])));
       const index = userKey(userId);
       await connection.command(index, ['ZREM', index, ...ids]);
+      await connection.command(liveKey, ['ZREM', liveKey, ...ids]);
       // Only live sessions count (they are what the user signed out); expired ones go as well.
       return outcomes.filter((outcome) => outcome === 1).length;
     },
@@ -210,6 +220,13 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         await connection.command(index, ['ZREM', index, ...dangling]);
       }
       return live.sort(newestFirst);
+    },
+
+    async countLive() {
+      assertOpen();
+      await connection.command(liveKey, ['ZREMRANGEBYSCORE', liveKey, '-inf', String(clock())]);
+      const count = await connection.command(liveKey, ['ZCARD', liveKey]);
+      return typeof count === 'number' ? count : Number(count);
     },
 
     async ping() {

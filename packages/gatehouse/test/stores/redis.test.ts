@@ -188,7 +188,7 @@ describeWithRedis('redis store', () => {
       expect(await store.listByUser('u1')).toStrictEqual([mine]);
       const keys: string[] = [];
       for await (const batch of admin.scanIterator({ MATCH: `${prefix}*` })) keys.push(...batch);
-      expect(keys.sort()).toStrictEqual([`${prefix}s:${mine.id}`, `${prefix}u:u1`]);
+      expect(keys.sort()).toStrictEqual([`${prefix}live`, `${prefix}s:${mine.id}`, `${prefix}u:u1`]);
     } finally {
       await other.close();
       await deleteKeys(REDIS_URL, otherPrefix);
