@@ -18,7 +18,7 @@ describe.runIf(browserAvailable())('federated sign-in through the demo provider'
     await Promise.allSettled([browser?.close(), gateway?.stop()]);
   });
 
-  it('signs in at the provider, comes back signed in, and the page never sees a token', async () => {
+  it('signs in at the provider, comes back to the page it started from, and the page never sees a token', async () => {
     if (!gateway || !browser) throw new Error('set-up failed');
     const gw = gateway;
     const context = await newContext(browser);
@@ -36,14 +36,18 @@ describe.runIf(browserAvailable())('federated sign-in through the demo provider'
       }
     });
     try {
-      await page.goto(`${gw.origin}/`);
-      await page.locator('a.provider-login').waitFor({ state: 'visible' });
-      await page.click('a.provider-login');
+      // A deep link of the SPA (served index.html by the gateway's SPA fallback): the user starts
+      // here, and the SDK's federated login asks to come back here.
+      const start = `${gw.origin}/account?tab=profile`;
+      await page.goto(start);
+      await page.locator('button.provider-login').waitFor({ state: 'visible' });
+      expect(await page.textContent('button.provider-login')).toBe('Demo OpenID Provider');
+      await page.click('button.provider-login');
       await page.waitForURL(/127\.0\.0\.1:\d+\/interaction\//);
       await page.fill('input[name="login"]', 'grace');
       await page.fill('input[name="password"]', 'anything');
       await page.click('button[type="submit"]');
-      await page.waitForURL(`${gw.origin}/`);
+      await page.waitForURL(start);
       await page.locator('#signed-in').waitFor({ state: 'visible' });
       await expect.poll(() => page.textContent('#user-name')).toBe('Grace Hopper');
       expect(await page.textContent('#user-id')).toBe('demo:grace');
@@ -60,12 +64,12 @@ describe.runIf(browserAvailable())('federated sign-in through the demo provider'
       const jwt = /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/;
       expect(seen.cookie).toBe('');
       expect(seen.storage).toBe('[[],[]]');
-      expect(seen.url).toBe(`${gw.origin}/`);
+      expect(seen.url).toBe(start);
       expect(seen.html).not.toMatch(jwt);
       for (const body of bodies) expect(body).not.toMatch(jwt);
       // The provider's redirect carried a one-time code through the callback, never a token;
       // the callback answered 303 to the clean returnTo.
-      expect(urls.some((u) => u.includes('/auth/callback/demo?') && /[?&]code=/.test(u) && !/access_token|id_token/.test(u)) || urls.at(-1) === `${gw.origin}/`).toBe(true);
+      expect(urls.some((u) => u.includes('/auth/callback/demo?') && /[?&]code=/.test(u) && !/access_token|id_token/.test(u)) || urls.at(-1) === start).toBe(true);
       for (const u of urls) expect(u).not.toMatch(/access_token|id_token|refresh_token/);
       const cookies = await context.cookies(gw.origin);
       expect(cookies.map((c) => c.name).sort()).toEqual(['__Host-gatehouse']);

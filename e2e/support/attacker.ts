@@ -108,6 +108,29 @@ frame.src = ${js(`${gateway}/`)};
 }
 
 /**
+ * Opens a WebSocket to a proxied API route (cross-site WebSocket hijacking: browsers apply
+ * neither CORS nor the page's origin to WebSockets, only the cookie rules). Records every event.
+ */
+function websocketPage(gateway: string): string {
+  return page(
+    'websocket',
+    `<pre id="out"></pre>
+<script>
+const events = [];
+const finish = () => {
+  document.getElementById('out').textContent = JSON.stringify(events);
+  document.title = 'done';
+};
+const socket = new WebSocket(${js(`${gateway.replace(/^http/, 'ws')}/api/demo/hello`)});
+socket.onopen = () => { events.push('open'); socket.send('hello?'); };
+socket.onmessage = (event) => events.push('message: ' + String(event.data));
+socket.onerror = () => events.push('error');
+socket.onclose = (event) => { events.push('close ' + event.code); finish(); };
+</script>`,
+  );
+}
+
+/**
  * Serves the attack pages. `tls` (the gateway's own localhost certificate) makes the attacker
  * https://localhost:<port>: another origin but the SAME site as the gateway, so SameSite=Strict
  * does not hold the cookie back and the gateway's own checks are what stops the attack. Without
@@ -123,6 +146,7 @@ export async function startAttacker(gateway: string, tls?: { cert: string; key: 
     } else if (url.pathname === '/fetch') html = fetchPage(gateway);
     else if (url.pathname === '/image') html = imagePage(gateway);
     else if (url.pathname === '/frame') html = framePage(gateway);
+    else if (url.pathname === '/websocket') html = websocketPage(gateway);
     if (html === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type DemoGateway, REPO_ROOT, startDemo } from './gateway.js';
+import { type DemoGateway, type DemoOptions, REPO_ROOT, startDemo } from './gateway.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(REPO_ROOT, 'e2e/artifacts');
@@ -18,10 +18,20 @@ export function browserAvailable(): boolean {
   return false;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+export interface LaunchOptions {
+  /**
+   * Keep Chromium's back/forward cache on, as it is for users. Playwright turns it off by default
+   * (every Back reloads the page); the back-button scenarios need the real behaviour, where Back
+   * shows the page exactly as it was left, signed-in DOM included.
+   */
+  backForwardCache?: boolean;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: CI must install Debian's "chromium" (see .ci/run)`);
   return chromium.launch({
     executablePath: CHROMIUM,
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
     args: [
       '--headless',
       '--no-sandbox',
@@ -36,8 +46,8 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Both at once; if either fails, the other is stopped again before the error is thrown. */
-export async function startDemoAndBrowser(): Promise<{ gateway: DemoGateway; browser: Browser }> {
-  const [gateway, browser] = await Promise.allSettled([startDemo(), launchBrowser()]);
+export async function startDemoAndBrowser(demo: DemoOptions = {}, launch: LaunchOptions = {}): Promise<{ gateway: DemoGateway; browser: Browser }> {
+  const [gateway, browser] = await Promise.allSettled([startDemo(demo), launchBrowser(launch)]);
   if (gateway.status === 'fulfilled' && browser.status === 'fulfilled') return { gateway: gateway.value, browser: browser.value };
   await Promise.allSettled([
     gateway.status === 'fulfilled' ? gateway.value.stop() : undefined,

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'packages/gatehouse/bin/gatehouse.js');
 const DIST_ENTRY = join(REPO_ROOT, 'packages/gatehouse/dist/cli/main.js');
+/** The example SPA, built by `npm run build` into the folder `gatehouse demo` serves. */
+const SPA_INDEX = join(REPO_ROOT, 'packages/gatehouse/demo/spa/index.html');
 
 /** A port nobody listens on right now: listen on port 0, note the port, close. */
 export function freePort(): Promise<number> {
@@ -59,11 +61,25 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startDemo(timeoutMs = 30_000): Promise<DemoGateway> {
+export interface DemoOptions {
+  /** How long to wait for the demo to answer. Default 30 s. */
+  timeoutMs?: number;
+  /** `--idle-timeout` (e.g. "4s"): short sessions for the expiry scenarios. */
+  idleTimeout?: string;
+  /** `--absolute-timeout` (e.g. "8s"). */
+  absoluteTimeout?: string;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<DemoGateway> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   if (!existsSync(DIST_ENTRY)) throw new Error(`${DIST_ENTRY} is missing: run "npm run build" in the repository root first`);
+  if (!existsSync(SPA_INDEX)) throw new Error(`${SPA_INDEX} is missing: run "npm run build" in the repository root first (it builds examples/spa)`);
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
-  const child = spawn(process.execPath, [BIN, 'demo', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  const args = [BIN, 'demo', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir];
+  if (options.idleTimeout) args.push('--idle-timeout', options.idleTimeout);
+  if (options.absoluteTimeout) args.push('--absolute-timeout', options.absoluteTimeout);
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },

@@ -12,6 +12,8 @@ export interface Exchange {
   status?: number;
   responseHeaders: Record<string, string>;
   error?: string;
+  /** The response body as the browser received it (text; base64 for binary), once loaded. */
+  body?: string;
 }
 
 export interface NetworkLog {
@@ -19,6 +21,8 @@ export interface NetworkLog {
   answered(): Exchange[];
   /** One line per answered exchange, e.g. `GET /auth/session → 403`, for exact comparisons. */
   summary(): string[];
+  /** Every exchange with `origin`, answered or not (CORS-blocked, aborted), in order. */
+  all(): Exchange[];
 }
 
 const lower = (headers: Record<string, unknown>) =>
@@ -55,6 +59,42 @@ export async function recordNetwork(context: BrowserContext, page: Page, origin:
   cdp.on('Network.loadingFailed', (event) => {
     get(event.requestId).error = [event.errorText, event.corsErrorStatus?.corsError, event.blockedReason].filter(Boolean).join(' ');
   });
+  // Bodies, so a test can search every answer for a token. Fetched while the page still holds them.
+  cdp.on('Network.loadingFinished', (event) => {
+    const e = get(event.requestId);
+    if (!e.url?.startsWith(`${origin}/`)) return;
+    cdp.send('Network.getResponseBody', { requestId: event.requestId }).then(
+      (r) => {
+        e.body = r.body;
+      },
+      () => undefined,
+    );
+  });
+  // WebSockets have events of their own; the handshake is recorded like a request (wss: → https:).
+  const http = (url: string) => url.replace(/^ws(s?):/, 'http$1:');
+  cdp.on('Network.webSocketCreated', (event) => {
+    const e = get(event.requestId);
+    e.seq = seq++;
+    e.method = 'WEBSOCKET';
+    e.url = http(event.url);
+  });
+  cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => {
+    Object.assign(get(event.requestId).requestHeaders, lower(event.request.headers));
+  });
+  cdp.on('Network.webSocketHandshakeResponseReceived', (event) => {
+    const e = get(event.requestId);
+    e.status = event.response.status;
+    Object.assign(e.responseHeaders, lower(event.response.headers));
+  });
+  // A refused handshake (anything but 101) gets no response event, only this message: Chromium
+  // names the status ("Unexpected response code: 403"), or says "HTTP Authentication failed" for 401.
+  cdp.on('Network.webSocketFrameError', (event) => {
+    const e = get(event.requestId);
+    e.error = event.errorMessage;
+    const code = /Unexpected response code: (\d{3})/.exec(event.errorMessage)?.[1];
+    if (e.status === undefined && code) e.status = Number(code);
+    if (e.status === undefined && /HTTP Authentication failed/.test(event.errorMessage)) e.status = 401;
+  });
   await cdp.send('Network.enable');
 
   const answered = () =>
@@ -63,6 +103,7 @@ export async function recordNetwork(context: BrowserContext, page: Page, origin:
       .sort((a, b) => a.seq - b.seq);
   return {
     answered,
+    all: () => [...exchanges.values()].filter((e) => e.url?.startsWith(`${origin}/`)).sort((a, b) => a.seq - b.seq),
     summary: () =>
       answered().map((e) => {
         const path = new URL(e.url ?? '').pathname;

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/load.js';
+import { parseDuration } from '../config/duration.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { DEMO_API_AUDIENCE } from '../demo/api.js';
 import { startDemoProvider } from '../demo/provider.js';
@@ -40,8 +41,18 @@ const DEMO_CLIENT_ID = 'gatehouse-demo';
 /** Only the in-process demo provider knows it; it never leaves this machine. */
 const DEMO_CLIENT_SECRET = randomBytes(24).toString('base64url');
 
+/** The demo's session timeouts unless `--idle-timeout` / `--absolute-timeout` say otherwise. */
+export const DEMO_SESSION = { idleTimeout: '30m', absoluteTimeout: '12h' } as const;
+
 /** The demo's configuration: the issue's minimum config, pointed at the shipped demo files. */
-export function demoConfig(options: { port: number; host: string; dataDir: string; issuer?: string; api?: string }): GatehouseConfig {
+export function demoConfig(options: {
+  port: number;
+  host: string;
+  dataDir: string;
+  issuer?: string;
+  api?: string;
+  session?: { idleTimeout: string; absoluteTimeout: string };
+}): GatehouseConfig {
   return resolveConfig(
     {
       publicOrigin: `https://localhost:${options.port}`,
@@ -49,7 +60,7 @@ export function demoConfig(options: { port: number; host: string; dataDir: strin
       listen: { host: options.host, port: options.port, tls: 'self-signed' },
       spa: { root: resolve(DEMO_DIR, 'spa') },
       static: [{ path: '/files', root: resolve(DEMO_DIR, 'files'), protected: true }],
-      session: { idleTimeout: '30m', absoluteTimeout: '12h' },
+      session: { ...(options.session ?? DEMO_SESSION) },
       local: { enabled: true },
       // The demo API is an upstream on its own port: it gets an internal token, never the cookie.
       apis: options.api
@@ -83,10 +94,14 @@ export async function runDemo(args: string[]): Promise<number> {
       port: { type: 'string', default: '8443' },
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string', default: '.gatehouse-demo' },
+      // Short sessions, to watch the SPA's expiry notice and sign-out (and for the browser tests).
+      'idle-timeout': { type: 'string' },
+      'absolute-timeout': { type: 'string' },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);
+  const session = demoSession(values['idle-timeout'], values['absolute-timeout']);
   const publicOrigin = `https://localhost:${port}`;
   // The demo's own OpenID provider, on another loopback port: the federated flow with no set-up.
   const idp = await startDemoProvider({
@@ -105,7 +120,7 @@ export async function runDemo(args: string[]): Promise<number> {
     DEMO_API_JWKS_URL: `https://127.0.0.1:${port}/.well-known/jwks.json`,
     DEMO_API_CA_FILE: tls.certFile,
   });
-  const config = demoConfig({ port, host: values.host, dataDir, issuer: idp.issuer, api: api.origin });
+  const config = demoConfig({ port, host: values.host, dataDir, issuer: idp.issuer, api: api.origin, session });
   const gatehouse = await startGatehouse(config);
   const password = await resetDemoUser(gatehouse);
   process.stdout.write(
@@ -124,6 +139,7 @@ export async function runDemo(args: string[]): Promise<number> {
       `The demo API (/api/demo/hello) is a separate upstream process on ${api.origin}: it verifies`,
       `  Gatehouse's internal token against ${config.publicOrigin}/.well-known/jwks.json.`,
       '',
+      `Sessions end after ${session.idleTimeout} unused or ${session.absoluteTimeout} after sign-in (--idle-timeout, --absolute-timeout).`,
       `Data (SQLite, keys, certificate): ${config.dataDir}`,
       'Stop with Ctrl+C.',
       '',
@@ -133,6 +149,20 @@ export async function runDemo(args: string[]): Promise<number> {
   await api.close();
   await idp.close();
   return 0;
+}
+
+/**
+ * The session timeouts from the flags (durations like `45s`, `5m`, `12h`). A shorter absolute
+ * timeout alone also shortens the idle one, which may not be longer.
+ */
+function demoSession(idle: string | undefined, absolute: string | undefined): { idleTimeout: string; absoluteTimeout: string } {
+  for (const [flag, value] of [['--idle-timeout', idle], ['--absolute-timeout', absolute]] as const) {
+    if (value !== undefined && parseDuration(value) === null) throw new Error(`${flag} ${value}: not a duration (e.g. 30s, 5m, 12h)`);
+  }
+  const absoluteTimeout = absolute ?? DEMO_SESSION.absoluteTimeout;
+  const idleTimeout =
+    idle ?? ((parseDuration(absoluteTimeout) as number) < (parseDuration(DEMO_SESSION.idleTimeout) as number) ? absoluteTimeout : DEMO_SESSION.idleTimeout);
+  return { idleTimeout, absoluteTimeout };
 }
 
 /** A fresh random password for the demo user on every start, printed once. */

@@ -1,0 +1,295 @@
+import { systemClock } from './clock.js';
+import { GatehouseClientError } from './errors.js';
+import { Emitter } from './lib/emitter.js';
+import { currentPath, isSameOriginPath } from './lib/return-to.js';
+import { Timers } from './lib/timers.js';
+import { type DeviceJson, isSessionJson, toDevice, toProviders, toSession } from './lib/views.js';
+import type {
+  FederatedLogin,
+  GatehouseClient,
+  GatehouseClientOptions,
+  GatehouseEvents,
+  GatehouseProviders,
+  GatehouseSession,
+  GatehouseState,
+  LocalLogin,
+  SignedOutEvent,
+  SignedOutReason,
+} from './types.js';
+
+/** Methods that never change state, so never need the CSRF header (RFC 9110 §9.2.1). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * After the known idle expiry, the client asks the gateway whether the session still lives
+ * (requests it did not see, from other tabs or `<img>`, slide the idle expiry). Asking a second
+ * late keeps the question itself from sliding a session that was about to end: by then the
+ * gateway's clock is past the expiry too, and it answers 401.
+ */
+const IDLE_CHECK_GRACE_MS = 1_000;
+
+/**
+ * Creates the client. Nothing is sent until a method is called.
+ *
+ * @example
+ * ```ts
+ * const gatehouse = createGatehouseClient();
+ * gatehouse.on('signedout', () => showSignIn());
+ * const session = await gatehouse.session();
+ * const answer = await gatehouse.fetch('/api/orders', { method: 'POST', body: JSON.stringify(order) });
+ * ```
+ */
+export function createGatehouseClient(options: GatehouseClientOptions = {}): GatehouseClient {
+  const prefix = (options.prefix ?? '/auth').replace(/\/+$/, '');
+  const send: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const clock = options.clock ?? systemClock;
+  const warningMs = options.expiryWarningMs ?? 60_000;
+  const navigate = options.navigate ?? ((url: string) => globalThis.location.assign(url));
+  const events = new Emitter<GatehouseEvents>();
+  const timers = new Timers(clock);
+
+  let state: GatehouseState = { status: 'unknown' };
+  // Bumped whenever the session's identity changes (a new session, or none). The answer to a
+  // request sent in an earlier epoch speaks of a session that is no longer this client's: a 401
+  // to a request sent before a sign-in must not sign the new session out.
+  let epoch = 0;
+  // Gateway time minus client time, from the Date header of /auth answers. Estimated from below
+  // (the header is truncated to the second and the answer took time to arrive), so expiry timers
+  // fire at or after the gateway's expiry, never while the gateway still honours the session.
+  let skew = 0;
+  let warnedFor: string | undefined;
+  let inFlight: Promise<GatehouseSession | null> | undefined;
+  let providersCache: Promise<GatehouseProviders> | undefined;
+
+  const gatewayNow = () => clock.now() + skew;
+
+  function setState(next: GatehouseState): void {
+    state = next;
+    events.emit('change', next);
+  }
+
+  function signedIn(session: GatehouseSession): void {
+    if (state.status !== 'signed-in' || state.session.id !== session.id) epoch++;
+    setState({ status: 'signed-in', session });
+    schedule(session);
+  }
+
+  function signedOut(reason: SignedOutReason, detail: Omit<SignedOutEvent, 'reason'> = {}): void {
+    timers.clear();
+    if (state.status === 'signed-out') return;
+    epoch++;
+    setState({ status: 'signed-out', reason });
+    events.emit('signedout', { reason, ...detail });
+  }
+
+  function schedule(session: GatehouseSession): void {
+    timers.clear();
+    const local = (gatewayTime: number) => gatewayTime - skew;
+    const expiresAt = session.expiresAt.getTime();
+    if (warningMs > 0 && warnedFor !== session.id) {
+      timers.at(local(expiresAt - warningMs), () => {
+        warnedFor = session.id;
+        events.emit('expiring', { session, expiresAt: session.expiresAt, remainingMs: Math.max(0, expiresAt - gatewayNow()) });
+      });
+    }
+    // The absolute timeout is never extended, so the client knows the end without asking: the
+    // page shows its sign-in view on time, not at the user's next click.
+    timers.at(local(expiresAt), () => signedOut('session_expired'));
+    const idleExpiresAt = session.idleExpiresAt.getTime();
+    if (idleExpiresAt < expiresAt) {
+      timers.at(local(idleExpiresAt) + IDLE_CHECK_GRACE_MS, () => {
+        // A failure (offline) leaves the state as it is: the next request will tell.
+        refreshSession().catch(() => undefined);
+      });
+    }
+  }
+
+  /** Why a 401 `unauthenticated` ended the session, judged by the expiries the client knew. */
+  function reasonFor401(): SignedOutReason {
+    if (state.status !== 'signed-in') return 'unauthenticated';
+    const now = gatewayNow();
+    const { expiresAt, idleExpiresAt } = state.session;
+    return now >= expiresAt.getTime() || now >= idleExpiresAt.getTime() ? 'session_expired' : 'unauthenticated';
+  }
+
+  /** True for a URL under the auth prefix on this origin: only the gateway itself answers there. */
+  function isAuthUrl(input: RequestInfo | URL): boolean {
+    const location = (globalThis as { location?: Location }).location;
+    const url = new URL(typeof input === 'object' && 'url' in input ? input.url : String(input), location?.href ?? 'http://localhost/');
+    return url.pathname.startsWith(`${prefix}/`) && (!location || url.origin === location.origin);
+  }
+
+  async function observe(input: RequestInfo | URL, response: Response, sentIn: number): Promise<void> {
+    if (response.status !== 401 || sentIn !== epoch) return;
+    let code: unknown;
+    try {
+      code = ((await response.clone().json()) as { error?: unknown }).error;
+    } catch {
+      return;
+    }
+    // Only the gateway's verdict on the session counts: a 401 `invalid_credentials` (a wrong
+    // password) says nothing about the session, and neither does an API's own 401.
+    if (code !== 'unauthenticated' || sentIn !== epoch) return;
+    if (isAuthUrl(input)) {
+      signedOut(reasonFor401(), { code, status: 401 });
+      return;
+    }
+    // Elsewhere (/api/…) an upstream may answer 401 "unauthenticated" about its own credentials:
+    // the gateway is asked (one request, shared by concurrent callers) before the user is sent
+    // to the sign-in page. Its 401 signs the client out through this very function.
+    await refreshSession().catch(() => undefined);
+  }
+
+  async function gatewayFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
+    const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+    const headers = new Headers(request?.headers);
+    new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+    // OWASP CSRF cheat sheet, "custom request headers": another site cannot add it without a
+    // CORS preflight, which the gateway never grants.
+    if (!SAFE_METHODS.has(method)) headers.set('x-csrf', '1');
+    const sentIn = epoch;
+    // The cookie goes to our own origin only, whatever the caller asked for.
+    const response = await send(input, { ...init, headers, credentials: 'same-origin' });
+    await observe(input, response, sentIn);
+    return response;
+  }
+
+  /** A JSON exchange with `/auth`: the parsed body of a 2xx, a {@link GatehouseClientError} otherwise. */
+  async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await gatewayFetch(`${prefix}${path}`, {
+        method,
+        headers,
+        // No /auth JSON endpoint redirects; were one to (a misconfigured proxy in front), the
+        // client stops rather than follow it, perhaps to another origin.
+        redirect: 'manual',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new GatehouseClientError('network_error', 0, 'The gateway could not be reached.', { cause: error });
+    }
+    const date = Date.parse(response.headers.get('date') ?? '');
+    // /auth answers are the gateway's own and never cached (no-store): their Date is its clock.
+    if (!Number.isNaN(date)) skew = date - clock.now();
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      throw new GatehouseClientError('unexpected_redirect', response.status, `${method} ${prefix}${path} answered with a redirect.`);
+    }
+    const text = await response.text();
+    let json: { error?: unknown; message?: unknown } | null;
+    try {
+      json = text === '' ? {} : (JSON.parse(text) as typeof json);
+    } catch {
+      throw new GatehouseClientError('invalid_response', response.status, `${method} ${prefix}${path} did not answer JSON.`);
+    }
+    if (response.ok) return json;
+    const retryAfter = response.headers.get('retry-after');
+    throw new GatehouseClientError(
+      typeof json?.error === 'string' ? json.error : 'invalid_response',
+      response.status,
+      typeof json?.message === 'string' ? json.message : `${method} ${prefix}${path} answered ${response.status}.`,
+      retryAfter !== null && Number.isFinite(Number(retryAfter)) ? { retryAfter: Number(retryAfter) } : {},
+    );
+  }
+
+  function sessionFrom(json: unknown, status = 200): GatehouseSession {
+    if (!isSessionJson(json)) throw new GatehouseClientError('invalid_response', status, 'The session answer is malformed.');
+    return toSession(json);
+  }
+
+  function current(): GatehouseSession | null {
+    return state.status === 'signed-in' ? state.session : null;
+  }
+
+  function refreshSession(): Promise<GatehouseSession | null> {
+    // Concurrent callers share one request.
+    if (inFlight) return inFlight;
+    const sentIn = epoch;
+    let pending: Promise<GatehouseSession | null> | undefined;
+    pending = (async () => {
+      try {
+        const session = sessionFrom(await call('GET', '/session'));
+        // A sign-in or sign-out while this was on its way wins over this older answer.
+        if (sentIn !== epoch) return current();
+        signedIn(session);
+        return session;
+      } catch (error) {
+        // `observe` already moved the state to signed out (a return value, not an exception).
+        if (error instanceof GatehouseClientError && error.code === 'unauthenticated') return current();
+        throw error;
+      } finally {
+        if (inFlight === pending) inFlight = undefined;
+      }
+    })();
+    inFlight = pending;
+    return pending;
+  }
+
+  async function login(input: LocalLogin | FederatedLogin): Promise<GatehouseSession | undefined> {
+    if ('provider' in input) {
+      // The gateway checks returnTo again (same-origin paths only) and falls back to `/`.
+      const returnTo = input.returnTo ?? currentPath();
+      navigate(`${prefix}/login?provider=${encodeURIComponent(input.provider)}&returnTo=${encodeURIComponent(returnTo)}`);
+      return undefined;
+    }
+    const session = sessionFrom(await call('POST', '/login', { username: input.username, password: input.password }));
+    signedIn(session);
+    if (input.returnTo !== undefined && isSameOriginPath(input.returnTo)) navigate(input.returnTo);
+    return session;
+  }
+
+  const client: GatehouseClient = {
+    get state() {
+      return state;
+    },
+    fetch: gatewayFetch,
+    session: () => (state.status === 'unknown' ? refreshSession() : Promise.resolve(current())),
+    refreshSession,
+    on: (event, listener) => events.on(event, listener),
+    login: login as GatehouseClient['login'],
+    providers() {
+      providersCache ??= call('GET', '/providers').then(
+        (json) => toProviders(json as Partial<GatehouseProviders>),
+        (error: unknown) => {
+          providersCache = undefined;
+          throw error;
+        },
+      );
+      return providersCache;
+    },
+    async logout() {
+      const json = (await call('POST', '/logout')) as { redirect?: unknown };
+      // Only a web address: the end-session URL comes from the gateway, but a `javascript:` one
+      // would run in this page.
+      const redirect = typeof json.redirect === 'string' && /^https?:\/\//i.test(json.redirect) ? json.redirect : undefined;
+      signedOut('logout');
+      if (redirect) navigate(redirect);
+      return redirect ? { redirect } : {};
+    },
+    async sessions() {
+      const json = (await call('GET', '/sessions')) as { sessions?: unknown };
+      return Array.isArray(json.sessions) ? (json.sessions as DeviceJson[]).map(toDevice) : [];
+    },
+    async revoke(id) {
+      await call('DELETE', `/sessions/${encodeURIComponent(id)}`);
+      if (state.status === 'signed-in' && state.session.id === id) signedOut('revoked');
+    },
+    async revokeOthers() {
+      const json = (await call('DELETE', '/sessions')) as { revoked?: unknown };
+      return typeof json.revoked === 'number' ? json.revoked : 0;
+    },
+    async changePassword({ currentPassword, newPassword }) {
+      const session = sessionFrom(await call('POST', '/password', { currentPassword, newPassword }));
+      signedIn(session);
+      return session;
+    },
+    close() {
+      timers.clear();
+      events.clear();
+    },
+  };
+  return client;
+}

@@ -1,0 +1,159 @@
+// A page of the gateway's own origin, as far as the SDK can tell: `fetch` over the REAL gateway
+// (Fastify inject, no socket), with what a browser adds by itself — the cookie jar, Origin on
+// unsafe requests, Fetch Metadata — and nothing the SDK should add (no X-CSRF). Also the clock
+// the gateway and the client share, so expiry tests move time instead of sleeping.
+import type { GatehouseClock } from '../../src/index.js';
+import { ORIGIN, type TestClock, type TestGateway } from '../../../gatehouse/test/helpers/gateway.js';
+
+/** One request as the gateway received it. */
+export interface Sent {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  status: number;
+  credentials: RequestCredentials | undefined;
+}
+
+/** A browser profile at {@link ORIGIN}: its cookie jar, its `fetch`, its top-level navigations. */
+export interface TestBrowser {
+  /** `fetch` as a same-origin page calls it (cookies sent by default, like a browser's 'same-origin'). */
+  fetch: typeof fetch;
+  /** A top-level navigation (Sec-Fetch-Mode: navigate), not following redirects. */
+  navigate(url: string, site?: 'none' | 'same-origin' | 'cross-site'): Promise<{ status: number; location: string | undefined }>;
+  /** Every request the gateway received from this browser, in order. */
+  sent: Sent[];
+  /** The jar's cookies, name → value. */
+  cookies: Map<string, string>;
+}
+
+/**
+ * A browser at the gateway's origin. Origin is sent on every non-GET/HEAD request and
+ * `Sec-Fetch-Site: same-origin` on every one, as Chromium does for a same-origin fetch.
+ */
+export function testBrowser(gw: TestGateway): TestBrowser {
+  const cookies = new Map<string, string>();
+  const sent: Sent[] = [];
+
+  const store = (setCookie: string | string[] | undefined) => {
+    for (const header of [setCookie ?? []].flat()) {
+      const [pair = '', ...attributes] = header.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attributes.some((a) => {
+        const [key = '', v = ''] = a.trim().split('=');
+        if (key.toLowerCase() === 'max-age') return Number(v) <= 0;
+        if (key.toLowerCase() === 'expires') return Date.parse(v) <= Date.now();
+        return false;
+      });
+      if (expired) cookies.delete(name);
+      else cookies.set(name, value);
+    }
+  };
+  const cookieHeader = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+
+  const exchange = async (method: string, url: URL, headers: Record<string, string>, body: string | undefined, credentials?: RequestCredentials) => {
+    if (url.origin !== ORIGIN) throw new TypeError(`Failed to fetch: ${url.origin} is another origin (no CORS here)`);
+    if (credentials !== 'omit' && cookies.size > 0) headers.cookie = cookieHeader();
+    const res = await gw.inject({ method: method as 'GET', url: `${url.pathname}${url.search}`, headers, ...(body === undefined ? {} : { payload: body }) });
+    sent.push({ method, path: `${url.pathname}${url.search}`, headers, status: res.statusCode, credentials });
+    store(res.headers['set-cookie']);
+    return res;
+  };
+
+  const browserFetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const request = input instanceof Request ? input : undefined;
+    const url = new URL(request ? request.url : String(input), `${ORIGIN}/`);
+    const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+    const headers: Record<string, string> = {};
+    new Headers(init.headers ?? request?.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    headers['sec-fetch-site'] = 'same-origin';
+    headers['sec-fetch-mode'] = 'cors';
+    headers['sec-fetch-dest'] = 'empty';
+    if (method !== 'GET' && method !== 'HEAD') headers.origin = ORIGIN;
+    let body = typeof init.body === 'string' ? init.body : undefined;
+    if (body === undefined && request && method !== 'GET' && method !== 'HEAD') body = await request.clone().text();
+    const credentials = init.credentials ?? request?.credentials;
+    let res = await exchange(method, url, headers, body === '' ? undefined : body, credentials);
+    // Same-origin redirects are followed unless the caller asked for 'manual'.
+    for (let hops = 0; init.redirect !== 'manual' && res.statusCode >= 300 && res.statusCode < 400 && hops < 5; hops++) {
+      const next = new URL(String(res.headers.location), url);
+      res = await exchange('GET', next, { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' }, undefined, credentials);
+    }
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value === undefined || name === 'set-cookie') continue;
+      for (const v of [value].flat()) responseHeaders.append(name, String(v));
+    }
+    // The gateway's clock is the test clock: its Date header says so too, as a real server's would.
+    responseHeaders.set('date', new Date(gw.clock()).toUTCString());
+    const nullBody = res.statusCode === 204 || res.statusCode === 304 || method === 'HEAD';
+    return new Response(nullBody ? null : new Uint8Array(res.rawPayload), { status: res.statusCode, headers: responseHeaders });
+  }) as typeof fetch;
+
+  return {
+    fetch: browserFetch,
+    sent,
+    cookies,
+    async navigate(target, site = 'none') {
+      const headers = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': site, 'sec-fetch-dest': 'document' };
+      const res = await exchange('GET', new URL(target, `${ORIGIN}/`), headers, undefined);
+      const location = res.headers.location;
+      return { status: res.statusCode, location: location === undefined ? undefined : String(location) };
+    },
+  };
+}
+
+/** Timers on a clock that the gateway shares (its {@link TestClock}), moved by {@link FakeClock.advance}. */
+export interface FakeClock extends GatehouseClock {
+  /** Moves time forward by `ms`, running every timer that falls due, in order. */
+  advance(ms: number): void;
+  /** Timers not yet run. */
+  pending(): number;
+}
+
+/**
+ * @param gatewayClock the gateway's clock, moved along with this one
+ * @param offsetMs how far the browser's clock is ahead of the gateway's (a wrong clock on the user's machine)
+ */
+export function fakeClock(gatewayClock: TestClock, offsetMs = 0): FakeClock {
+  let nextId = 1;
+  const timers = new Map<number, { at: number; callback: () => void }>();
+  const now = () => gatewayClock() + offsetMs;
+  return {
+    now,
+    setTimeout(callback, ms) {
+      const id = nextId++;
+      timers.set(id, { at: now() + Math.max(0, ms), callback });
+      return id;
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number);
+    },
+    pending: () => timers.size,
+    advance(ms) {
+      const end = now() + ms;
+      for (;;) {
+        const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+        if (!due) break;
+        const [id, timer] = due;
+        timers.delete(id);
+        if (timer.at > now()) gatewayClock.advance(timer.at - now());
+        timer.callback();
+      }
+      if (end > now()) gatewayClock.advance(end - now());
+    },
+  };
+}
+
+/** Resolves with the next payload of a client event (the test fails by timeout if it never comes). */
+export function next<T>(subscribe: (listener: (payload: T) => void) => () => void): Promise<T> {
+  return new Promise((resolve) => {
+    const off = subscribe((payload) => {
+      off();
+      resolve(payload);
+    });
+  });
+}

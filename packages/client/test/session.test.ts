@@ -1,0 +1,179 @@
+// Session, sign-in, sign-out and the devices list against a real gateway.
+import { afterEach, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../gatehouse/src/errors.js';
+import { START, testGateway, type TestGateway } from '../../gatehouse/test/helpers/gateway.js';
+import { createGatehouseClient, type GatehouseState, type SignedOutEvent } from '../src/index.js';
+import { testBrowser } from './helpers/browser.js';
+
+const PASSWORD = 'correct horse battery staple';
+const COOKIE = '__Host-gatehouse';
+
+let gw: TestGateway | undefined;
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
+
+async function setup(overrides: Parameters<typeof testGateway>[0] = {}) {
+  gw = await testGateway(overrides);
+  const browser = testBrowser(gw);
+  const navigations: string[] = [];
+  const client = createGatehouseClient({ fetch: browser.fetch, navigate: (url) => navigations.push(url) });
+  return { gw, browser, client, navigations };
+}
+
+const requests = (browser: ReturnType<typeof testBrowser>) => browser.sent.map((s) => `${s.method} ${s.path} → ${s.status}`);
+
+describe('session()', () => {
+  it('asks the gateway once, then answers from the state; refreshSession() asks again', async () => {
+    const { browser, client } = await setup();
+    const changes: GatehouseState[] = [];
+    client.on('change', (state) => changes.push(state));
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+
+    expect(client.state).toEqual({ status: 'unknown' });
+    expect(await client.session()).toBeNull();
+    expect(await client.session()).toBeNull();
+    expect(requests(browser)).toEqual(['GET /auth/session → 401']);
+    // Not signed in at start-up is a sign-out too: the page shows its sign-in view from the event.
+    expect(events).toEqual([{ reason: 'unauthenticated', code: 'unauthenticated', status: 401 }]);
+    expect(changes).toEqual([{ status: 'signed-out', reason: 'unauthenticated' }]);
+
+    const session = await client.login({ username: 'alice', password: PASSWORD });
+    expect(session).toEqual({
+      user: { id: expect.any(String), username: 'alice', name: 'Alice', roles: ['user'] },
+      provider: 'local',
+      id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      createdAt: new Date(START),
+      expiresAt: new Date(START + 12 * 3600_000),
+      idleExpiresAt: new Date(START + 30 * 60_000),
+      csrfToken: expect.stringMatching(/\./),
+    });
+    expect(client.state).toEqual({ status: 'signed-in', session });
+    expect(changes.at(-1)).toEqual({ status: 'signed-in', session });
+    // Never the token: the cookie's value appears nowhere in what the page gets.
+    expect(JSON.stringify(session)).not.toContain(browser.cookies.get(COOKIE));
+
+    expect(await client.session()).toBe(session);
+    expect(requests(browser)).toEqual(['GET /auth/session → 401', 'POST /auth/login → 200']);
+    // Concurrent refreshes share one request.
+    const [a, b] = await Promise.all([client.refreshSession(), client.refreshSession()]);
+    expect(a).toEqual(session);
+    expect(b).toBe(a);
+    expect(requests(browser)).toEqual(['GET /auth/session → 401', 'POST /auth/login → 200', 'GET /auth/session → 200']);
+  });
+
+  it('a store outage is an error, not a sign-out', async () => {
+    const { gw, client } = await setup();
+    await client.login({ username: 'alice', password: PASSWORD });
+    // The store goes down: the gateway fails closed (503), and the client keeps its state and
+    // throws a typed error instead of sending the user to the sign-in page.
+    const store = gw.gatehouse.store;
+    const get = store.get;
+    store.get = () => Promise.reject(new StoreUnavailableError());
+    try {
+      await expect(client.refreshSession()).rejects.toMatchObject({ name: 'GatehouseClientError', code: 'store_unavailable', status: 503 });
+    } finally {
+      store.get = get;
+    }
+    expect(client.state.status).toBe('signed-in');
+  });
+});
+
+describe('login() and logout()', () => {
+  it('local sign-in goes to returnTo when it is a same-origin path, and nowhere otherwise', async () => {
+    const { client, navigations } = await setup();
+    await client.login({ username: 'alice', password: PASSWORD, returnTo: '/reports?year=2026#top' });
+    for (const returnTo of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)', 'reports']) {
+      await client.login({ username: 'alice', password: PASSWORD, returnTo });
+    }
+    expect(navigations).toEqual(['/reports?year=2026#top']);
+  });
+
+  it('throttling is a typed error with Retry-After', async () => {
+    const { client } = await setup({ local: { enabled: true, store: 'memory', throttle: { accountFailures: 1 } } });
+    await expect(client.login({ username: 'bob', password: 'wrong' })).rejects.toMatchObject({ code: 'invalid_credentials', status: 401 });
+    const error = await client.login({ username: 'bob', password: PASSWORD }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GatehouseClientError', code: 'login_throttled', status: 429, retryAfter: expect.any(Number) });
+    expect((error as { retryAfter: number }).retryAfter).toBeGreaterThan(0);
+  });
+
+  it('logout ends the session at the gateway and emits signedout; a local session has no provider page to visit', async () => {
+    const { browser, client, navigations } = await setup();
+    await client.login({ username: 'alice', password: PASSWORD });
+    const cookie = browser.cookies.get(COOKIE);
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+
+    expect(await client.logout()).toEqual({});
+    expect(events).toEqual([{ reason: 'logout' }]);
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'logout' });
+    expect(navigations).toEqual([]);
+    expect(browser.cookies.has(COOKIE)).toBe(false);
+    // The old cookie, replayed, names no session any more.
+    const replay = await gw?.inject({ method: 'GET', url: '/auth/session', headers: { cookie: `${COOKIE}=${cookie}` } });
+    expect(replay?.statusCode).toBe(401);
+  });
+
+  it('providers() lists the sign-in methods, once', async () => {
+    const { browser, client } = await setup();
+    expect(await client.providers()).toEqual({ local: true, providers: [] });
+    expect(await client.providers()).toEqual({ local: true, providers: [] });
+    expect(requests(browser)).toEqual(['GET /auth/providers → 200']);
+  });
+
+  it('changePassword() keeps this browser signed in under a fresh session id', async () => {
+    const { client } = await setup();
+    const before = await client.login({ username: 'alice', password: PASSWORD });
+    const after = await client.changePassword({ currentPassword: PASSWORD, newPassword: 'another long passphrase' });
+    expect(after.id).not.toBe(before.id);
+    expect(client.state).toEqual({ status: 'signed-in', session: after });
+    await expect(client.changePassword({ currentPassword: 'wrong', newPassword: 'x' })).rejects.toMatchObject({ status: expect.any(Number) });
+  });
+});
+
+describe('the devices list', () => {
+  it('two browsers are two devices: each sees both, revokes the other, and the revoked one is signed out on its next request', async () => {
+    const { gw, client: laptop } = await setup();
+    const phoneBrowser = testBrowser(gw);
+    const phone = createGatehouseClient({ fetch: phoneBrowser.fetch });
+    const laptopSession = await laptop.login({ username: 'alice', password: PASSWORD });
+    const phoneSession = await phone.login({ username: 'alice', password: PASSWORD });
+
+    const devices = await laptop.sessions();
+    expect(devices.map((d) => [d.id, d.current]).sort()).toEqual(
+      [
+        [laptopSession.id, true],
+        [phoneSession.id, false],
+      ].sort(),
+    );
+    expect(devices[0]).toMatchObject({ provider: 'local', createdAt: expect.any(Date), lastSeenAt: expect.any(Date), expiresAt: expect.any(Date) });
+
+    const phoneEvents: SignedOutEvent[] = [];
+    phone.on('signedout', (event) => phoneEvents.push(event));
+    await laptop.revoke(phoneSession.id);
+    expect(phone.state.status).toBe('signed-in'); // nothing tells it yet…
+    expect((await phone.fetch('/files/report.txt')).status).toBe(401); // …until its next request
+    expect(phoneEvents).toEqual([{ reason: 'unauthenticated', code: 'unauthenticated', status: 401 }]);
+    expect((await laptop.sessions()).map((d) => d.id)).toEqual([laptopSession.id]);
+
+    // Someone else's (or an unknown) id answers the same: no such session of yours.
+    await expect(laptop.revoke(phoneSession.id)).rejects.toMatchObject({ code: 'session_not_found', status: 404 });
+  });
+
+  it('revokeOthers() ends every other session; revoking the current one signs this client out', async () => {
+    const { gw, client } = await setup();
+    for (let i = 0; i < 2; i++) await createGatehouseClient({ fetch: testBrowser(gw).fetch }).login({ username: 'alice', password: PASSWORD });
+    const session = await client.login({ username: 'alice', password: PASSWORD });
+    expect(await client.revokeOthers()).toBe(2);
+    expect(await client.revokeOthers()).toBe(0);
+    expect((await client.sessions()).map((d) => d.id)).toEqual([session.id]);
+
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+    await client.revoke(session.id);
+    expect(events).toEqual([{ reason: 'revoked' }]);
+    expect(await client.refreshSession()).toBeNull();
+  });
+});
