@@ -320,7 +320,11 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
           securityHeaders: headers,
         })
       : undefined;
-  if (config.apis.some((api) => api.websocket) || devServer) {
+  // Always listening for upgrades, even with no WebSocket route: without a listener Node hands a
+  // handshake to the HTTP routes as a plain GET — and browsers send no Sec-Fetch-* headers on
+  // handshakes, so a same-site page could reach an API route with the user's cookie. The proxy
+  // refuses every upgrade that is not to a WebSocket route (or the dev server's HMR socket).
+  {
     const detach = attachWebSocketProxy(app.server, {
       apis: config.apis,
       publicOrigin: config.publicOrigin,
