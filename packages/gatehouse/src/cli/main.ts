@@ -10,7 +10,8 @@ import { runUsersCommandWithConfig } from './users-entry.js';
 const HELP = `gatehouse — a Backend-for-Frontend security gateway for single-page applications
 
 Usage:
-  gatehouse demo [--port 8443] [--data DIR]      everything embedded: demo SPA, demo user, HTTPS
+  gatehouse demo [--port 8443] [--data DIR] [--idle-timeout 30m] [--absolute-timeout 12h]
+                                                 everything embedded: demo SPA, demo user, HTTPS
   gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--config FILE]
                                                  HTTPS in front of your dev server (HMR too) and API
   gatehouse start --config FILE                  run the gateway
