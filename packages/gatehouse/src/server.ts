@@ -123,6 +123,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     clock,
     idleTimeout: config.session.idleTimeout,
     absoluteTimeout: config.session.absoluteTimeout,
+    maxPerUser: config.session.maxPerUser,
   });
   const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
   const c = config.session.cookie;

@@ -37,6 +37,8 @@ export interface DevConfig {
   input: Record<string, unknown>;
   /** The `--config` file, when one was given. */
   file: string | undefined;
+  /** True when that file said (or defaulted to) `mode: "production"`: the operator is told it was switched. */
+  downgraded: boolean;
 }
 
 type Input = Record<string, unknown>;
@@ -77,6 +79,7 @@ export function devConfig(flags: DevFlags, env: Record<string, string | undefine
   const origins: { key: string; flag: string }[] = [];
   let input: Input;
   let file: string | undefined;
+  let downgraded = false;
   let baseDir = process.cwd();
   if (flags.config === undefined) {
     const p = port ?? DEV_DEFAULTS.port;
@@ -97,6 +100,7 @@ export function devConfig(flags: DevFlags, env: Record<string, string | undefine
     file = read.path;
     baseDir = dirname(read.path);
     input = structuredClone(read.input);
+    downgraded = input.mode !== 'development';
     // `gatehouse dev` is development by definition: `spa.upstream` is refused in production.
     input.mode = 'development';
     const listen = isObject(input.listen) ? { ...input.listen } : {};
@@ -135,7 +139,7 @@ export function devConfig(flags: DevFlags, env: Record<string, string | undefine
 
   try {
     const config = resolveConfig(input, { baseDir, env: file === undefined ? {} : env, source: file ?? 'gatehouse dev flags' });
-    return { config, input, file };
+    return { config, input, file, downgraded };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw attributeToFlags(error, origins, file);

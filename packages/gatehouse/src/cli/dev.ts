@@ -56,6 +56,12 @@ export async function runDev(args: string[]): Promise<number> {
     throw error;
   }
   const { config } = dev;
+  if (dev.downgraded) {
+    // Loud on purpose: the same file under `gatehouse start` would refuse what dev now allows.
+    process.stderr.write(
+      `gatehouse dev: warning: ${dev.file} is a production configuration; running it in development mode (plain HTTP on loopback, a CORS allowlist and a dev server become possible). Never run \`gatehouse dev\` in front of real users.\n`,
+    );
+  }
   // Without a file of their own, `gatehouse users add … --config` needs to know where accounts live.
   const configFile = dev.file ?? writeDevConfig(config.dataDir, dev.input);
   const certFile = config.listen.tls === 'self-signed' ? (await loadOrCreateSelfSigned(config.dataDir)).certFile : undefined;

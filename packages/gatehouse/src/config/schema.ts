@@ -225,6 +225,13 @@ export const configSchema = z
           ),
         idleTimeout: duration('30m', 'A session unused for this long ends. At most `absoluteTimeout`.'),
         absoluteTimeout: duration('12h', 'A session ends this long after sign-in, however active. At most 400d.'),
+        maxPerUser: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(50)
+          .describe("Most live sessions one user may have. A sign-in beyond it ends the user's oldest sessions, never the new one."),
         cookie: cookieSchema.prefault({}).describe('The session cookie.'),
       })
       .prefault({})
@@ -300,6 +307,10 @@ export const configSchema = z
           .optional()
           .describe('Serve `/metrics` on this separate admin port (plain HTTP) instead of the public origin. Recommended.'),
         host: z.string().default('127.0.0.1').describe('Address of the admin listener (with `port`).'),
+        public: z
+          .boolean()
+          .default(false)
+          .describe('Production without `port`: serve `/metrics` on the public origin anyway (restrict it at your load balancer).'),
       })
       .prefault({})
       .describe('Prometheus metrics at `/metrics`.'),

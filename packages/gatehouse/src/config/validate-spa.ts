@@ -40,6 +40,13 @@ export function checkSpa(c: PartialConfig): ConfigProblem[] {
     const message = `"${spa.upstream}" is not on this machine: a dev server must listen on a loopback address ("localhost", "127.0.0.1" or "[::1]"), because the traffic to it is not encrypted and it answers anyone who reaches it.`;
     problems.push({ key, message });
   }
+  // The gateway forwards with its own Host, so the dev server's localhost-only guards (Vite's
+  // `server.allowedHosts`, its file-system deny list assumes a local developer) no longer apply:
+  // listening beyond this machine would hand the LAN the project's source, with no session.
+  if (c.listen !== undefined && !isLoopbackHost(c.listen.host)) {
+    const message = `a dev server may only be fronted on a loopback listener, but listen.host is "${c.listen.host}": use "127.0.0.1" or "localhost" (\`gatehouse dev --host\`), or build the SPA and set "spa.root" to share it.`;
+    problems.push({ key, message });
+  }
   if (pointsAtGateway(url, c)) {
     const message = `"${spa.upstream}" is the gateway itself, which would proxy every page to itself. Point it at the dev server's port (Vite's default is 5173).`;
     problems.push({ key, message });

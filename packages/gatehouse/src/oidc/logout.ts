@@ -55,7 +55,7 @@ export class LogoutTokenVerifier {
   ) {}
 
   /** The verified claims; throws `invalid_logout_token` for anything the spec says to reject. */
-  async verify(token: string): Promise<JWTPayload & { sub?: string; sid?: string }> {
+  async verify(token: string): Promise<JWTPayload & { sub?: string; sid?: string; jti: string }> {
     const configuration = await this.provider.client();
     const metadata = configuration.serverMetadata();
     if (!metadata.jwks_uri) throw invalid('provider publishes no jwks_uri');
@@ -93,11 +93,23 @@ export class LogoutTokenVerifier {
     const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
     if (!sub && !sid) throw invalid('neither sub nor sid');
     const jti = String(payload.jti);
+    if ((await this.coordination.get(this.jtiKey(jti))) !== null) throw invalid('jti replayed');
+    return { ...payload, sub, sid, jti };
+  }
+
+  /**
+   * Marks a token's `jti` as used: call once its sessions are ended. Marking only then means a
+   * store failure half-way leaves the token usable for the provider's retry (OIDC Back-Channel
+   * Logout §2.8: the RP answers an error and the OP may retry), instead of refusing the retry as
+   * a replay with the sessions still live. Two deliveries at once both end the same sessions: no harm.
+   */
+  async markUsed(jti: string): Promise<void> {
     // Kept longer than maxTokenAge + clockTolerance: a replay after that fails the iat check anyway.
-    if (!(await this.coordination.claimOnce(`bcl-jti:${this.provider.config.id}:${jti}`, 15 * 60_000))) {
-      throw invalid('jti replayed');
-    }
-    return { ...payload, sub, sid };
+    await this.coordination.put(this.jtiKey(jti), '1', 15 * 60_000);
+  }
+
+  private jtiKey(jti: string): string {
+    return `bcl-jti:${this.provider.config.id}:${jti}`;
   }
 }
 

@@ -76,16 +76,18 @@ export class TokenRefresher {
     const done = (current: SessionRecord) => oidcData(current.data)?.tokens !== seen || !this.isStale(current);
     for (;;) {
       const lock = await coordination.tryLock(`refresh:${session.id}`, LOCK_TTL_MS);
-      // Re-read under the lock (or while another instance holds it): it may have refreshed already.
-      const current = await sessions.findOwn(session.userId, session.id);
       if (lock) {
         try {
+          // Re-read under the lock: another instance may have refreshed already.
+          const current = await sessions.findOwn(session.userId, session.id);
           if (!current) return null;
           return done(current) ? current : await this.refresh(current);
         } finally {
           await lock.release();
         }
       }
+      // Another instance holds the lock: has it finished?
+      const current = await sessions.findOwn(session.userId, session.id);
       if (!current) return null;
       if (done(current)) return current;
       // Wall-clock waiting: the injected clock decides token expiry, not how long we poll.
@@ -150,9 +152,9 @@ export class TokenRefresher {
         },
       },
     };
-    // Signed out (or revoked) while the provider answered: do not bring the session back.
-    if (!(await sessions.findOwn(session.userId, session.id))) return null;
-    await sessions.replace(next);
+    // Signed out (or revoked) while the provider answered: the write-back is conditional (atomic in
+    // the store), so it does not bring the session back, and the request gets 401 like any other.
+    if (!(await sessions.replace(next))) return null;
     this.options.onRefresh?.(next, 'refreshed');
     return next;
   }

@@ -93,6 +93,9 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       // Session fixation: the browser's previous session (if any) ends; the new one has a fresh id.
       const previous = await request.getSession().catch(() => null);
       if (previous) await sessions.revoke(previous.id);
+      // Before the session exists: should this write fail, no session is left that a sid-only
+      // back-channel logout could never find.
+      if (result.oidc.sid) await rememberSid(provider.config.id, result.oidc.sid, result.user.id);
       const { token, record } = await sessions.create({
         user: result.user,
         provider: provider.config.id,
@@ -103,7 +106,6 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         transactions.clear(),
         cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
       ]);
-      if (result.oidc.sid) await rememberSid(provider.config.id, result.oidc.sid, result.user.id);
       audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {
@@ -132,6 +134,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       }
       const claims = await verifier.verify(token);
       const ended = await endSessions(provider.config.id, claims);
+      await verifier.markUsed(claims.jti);
       audit('backchannel_logout', request, { provider: provider.config.id, ended });
       return reply.code(200).send();
     },

@@ -15,7 +15,16 @@ export interface SessionManagerOptions {
    * Default: a tenth of the idle timeout, capped at 60 s.
    */
   touchInterval?: number;
+  /**
+   * Most live sessions one user may hold; creating one more ends their oldest. Without a cap,
+   * unthrottled successful sign-ins grow a user's sessions without bound, and listing or revoking
+   * them costs that much on every backend. Default 50 (config `session.maxPerUser`).
+   */
+  maxPerUser?: number;
 }
+
+/** Sessions ended at once when a sign-in puts a user over the cap. */
+const EVICT_BATCH = 20;
 
 export interface NewSession {
   user: SessionUser;
@@ -32,6 +41,7 @@ export interface NewSession {
 export class SessionManager {
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
+  readonly maxPerUser: number;
   private readonly store: SessionStore;
   private readonly clock: Clock;
   private readonly touchInterval: number;
@@ -42,12 +52,16 @@ export class SessionManager {
     this.idleTimeout = options.idleTimeout;
     this.absoluteTimeout = options.absoluteTimeout;
     this.touchInterval = options.touchInterval ?? Math.min(60_000, Math.floor(options.idleTimeout / 10));
+    this.maxPerUser = options.maxPerUser ?? 50;
   }
 
   /**
    * A brand-new session with a fresh random token. Callers that replace an existing session
    * (login while signed in) must revoke the old one: ids are never reused or carried over,
    * which is what defeats session fixation.
+   *
+   * The user's oldest sessions beyond {@link maxPerUser} end once the new one is stored; the new
+   * one never does.
    */
   async create(input: NewSession): Promise<{ token: string; record: SessionRecord }> {
     const now = this.clock();
@@ -66,7 +80,24 @@ export class SessionManager {
       ...(input.data ? { data: input.data } : {}),
     };
     await this.store.set(record);
+    await this.evictBeyondCap(record);
     return { token, record };
+  }
+
+  /**
+   * Ends the user's oldest live sessions so that at most {@link maxPerUser} remain, `kept` among
+   * them. Sessions created after `kept` (a concurrent sign-in, which evicts on its own) are spared,
+   * so two sign-ins racing under a cap of 1 cannot end each other.
+   */
+  private async evictBeyondCap(kept: SessionRecord): Promise<void> {
+    const others = (await this.store.listByUser(kept.userId)).filter((r) => r.id !== kept.id);
+    // Newest first: everything past the first maxPerUser − 1 others is the oldest.
+    const excess = others.slice(this.maxPerUser - 1).filter((r) => r.createdAt <= kept.createdAt);
+    // A few at a time: a user over the cap by thousands (sessions from before it existed) must not
+    // flood a shared store connection.
+    for (let at = 0; at < excess.length; at += EVICT_BATCH) {
+      await Promise.all(excess.slice(at, at + EVICT_BATCH).map((r) => this.store.delete(r.id)));
+    }
   }
 
   /** The live session for a cookie token, sliding its idle expiry; null when absent, malformed, unknown or expired. */
@@ -90,9 +121,13 @@ export class SessionManager {
     return Math.max(0, Math.floor((record.expiresAt - this.clock()) / 1000));
   }
 
-  /** Stores a changed record under the same id (new tokens after a refresh). Timeouts are not touched. */
-  async replace(record: SessionRecord): Promise<void> {
-    await this.store.set(record);
+  /**
+   * Stores a changed record under the same id (new tokens after a refresh). Timeouts are not touched.
+   * False, writing nothing, when the session has ended meanwhile (signed out, revoked, expired):
+   * a write-back never brings a session back.
+   */
+  async replace(record: SessionRecord): Promise<boolean> {
+    return this.store.update(record);
   }
 
   async revoke(id: string): Promise<void> {

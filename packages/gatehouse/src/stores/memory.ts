@@ -95,6 +95,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemorySessi
       ids.add(copy.id);
     },
 
+    async update(record) {
+      assertOpen();
+      // Check and write in one tick: nothing can delete the session in between.
+      const current = live(record.id, clock());
+      if (!current || current.userId !== record.userId) return false;
+      // Same id, same user: the user index already lists it.
+      byId.set(record.id, deepFreeze(structuredClone(record)));
+      return true;
+    },
+
     async touch(id, lastSeenAt, idleExpiresAt) {
       assertOpen();
       // An expired session stays dead: touching it must not bring it back.

@@ -107,6 +107,30 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresSess
       );
     },
 
+    async update(record) {
+      assertOpen();
+      if (impossible(record.id) || impossible(record.userId)) return false;
+      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      // One statement: only the same user's live row is replaced, so a session deleted or expired
+      // meanwhile stays dead (a concurrent DELETE either commits first, leaving nothing to match,
+      // or waits for this row lock and then deletes the updated row).
+      const { rowCount } = await query(
+        `UPDATE ${t} SET created_at = $1, last_seen_at = $2, idle_expires_at = $3, expires_at = $4, record = $5
+         WHERE id = $6 AND user_id = $7 AND idle_expires_at > $8 AND expires_at > $8`,
+        [
+          record.createdAt,
+          record.lastSeenAt,
+          record.idleExpiresAt,
+          record.expiresAt,
+          JSON.stringify(rest),
+          record.id,
+          record.userId,
+          clock(),
+        ],
+      );
+      return rowCount === 1;
+    },
+
     async touch(id, lastSeenAt, idleExpiresAt) {
       assertOpen();
       if (impossible(id)) return;

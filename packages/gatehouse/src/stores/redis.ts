@@ -33,6 +33,10 @@ export interface RedisStoreOptions {
  *   unlisted. If the second write fails, set rejects: a new session's cookie is never handed out
  *   (the login answers 503), and a replaced session was indexed already.
  * - delete removes the record, then the entry: an interruption leaves a dangling entry only.
+ * - update rewrites the record only, in one script that first checks it is still there, owned by
+ *   the same user and live: the index already lists it, and a session deleted meanwhile (its
+ *   entry removed or about to be) is not written back. Only a later absolute expiry also
+ *   rescores the entry (after the record, like set).
  *
  * - `p live`: a sorted set of every session id scored by min(idle, absolute) expiry, kept for the
  *   active-sessions gauge only (`countLive`): entries past their score are dropped when counting.
@@ -68,6 +72,27 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `);
 
+/**
+ * Replaces the fields of a session that is still there, owned by ARGV[2] and live at ARGV[1]; its
+ * owner (`u`) stays. Returns the absolute expiry it had (a string), or 0 when it wrote nothing.
+ * The check and the write are one script, so no delete can land in between.
+ */
+const UPDATE = luaScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
+local v = redis.call('HMGET', KEYS[1], 'u', 'c', 'l', 'i', 'e', 'r')
+if v[1] ~= ARGV[2] or not v[2] or not v[3] or not v[6] then return 0 end
+local idle, exp, now = tonumber(v[4]), tonumber(v[5]), tonumber(ARGV[1])
+if not idle or not exp or now >= idle or now >= exp then return 0 end
+local ttl = tonumber(ARGV[8])
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return v[5]
+end
+redis.call('HSET', KEYS[1], 'c', ARGV[3], 'l', ARGV[4], 'i', ARGV[5], 'e', ARGV[6], 'r', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return v[5]
+`);
+
 /** Deletes a session (or foreign data at its key) and returns its owner, so the caller can unindex it. */
 const DELETE = luaScript(`
 local owner = false
@@ -88,6 +113,17 @@ return 0
 `);
 
 const FIELDS = ['u', 'c', 'l', 'i', 'e', 'r'] as const;
+
+/**
+ * Sessions read or deleted at once by listByUser and deleteByUser; batches run one after the
+ * other. The connection is shared by every request and bounds its queue (10 000 commands): one
+ * user with thousands of sessions must not fill it and turn everyone's requests into 503s.
+ */
+const BATCH = 100;
+
+function* batches<T>(items: readonly T[]): Generator<T[]> {
+  for (let at = 0; at < items.length; at += BATCH) yield items.slice(at, at + BATCH);
+}
 
 /** The columns that are not kept in their own field, stored as JSON in `r`. */
 type Rest = Pick<SessionRecord, 'user' | 'provider' | 'client' | 'data'>;
@@ -167,8 +203,39 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         // After the record (see the key layout note). A record moved to another user is left
         // listed under its old owner; readers prune it there, since its owner field says otherwise.
         { key: index, commands: [evalCommand(INDEX_ADD, [index], [record.id, String(record.expiresAt), String(now)])] },
-        { key: liveKey, commands: [['ZADD', liveKey, String(Math.min(record.idleExpiresAt, record.expiresAt)), record.id]] },
+        // Expired entries leave with each sign-in too, so the set stays bounded with metrics off.
+        {
+          key: liveKey,
+          commands: [
+            ['ZREMRANGEBYSCORE', liveKey, '-inf', String(now)],
+            ['ZADD', liveKey, String(Math.min(record.idleExpiresAt, record.expiresAt)), record.id],
+          ],
+        },
       ]);
+    },
+
+    async update(record) {
+      assertOpen();
+      const now = clock();
+      const expiry = Math.min(record.idleExpiresAt, record.expiresAt);
+      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      // Only the session key, in one script (the index key is in another slot in a Cluster, and
+      // already lists the session): a session deleted meanwhile stays deleted and unindexed.
+      const before = await connection.script(
+        UPDATE,
+        [sessionKey(record.id)],
+        [String(now), record.userId, String(record.createdAt), String(record.lastSeenAt), String(record.idleExpiresAt), String(record.expiresAt), JSON.stringify(rest), String(Math.ceil(expiry - now))],
+      );
+      if (typeof before !== 'string') return false;
+      if (record.expiresAt > Number(before)) {
+        // A later absolute expiry must not outlive the index entry (see the key layout note). Should
+        // a delete land between the two writes, this leaves a dangling entry only, which readers prune.
+        const index = userKey(record.userId);
+        await connection.script(INDEX_ADD, [index], [record.id, String(record.expiresAt), String(now)]);
+      }
+      // XX: only a session still counted is rescored.
+      await connection.command(liveKey, ['ZADD', liveKey, 'XX', String(expiry), record.id]);
+      return true;
     },
 
     async touch(id, lastSeenAt, idleExpiresAt) {
@@ -192,20 +259,25 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       assertOpen();
       const now = String(clock());
       const ids = (await idsOf(userId)).filter((id) => id !== exceptId);
-      if (ids.length === 0) return 0;
-      // One script per session (each key may be in its own slot); node-redis pipelines them.
-      const outcomes = await Promise.all(ids.map((id) => connection.script(DELETE_IF_OWNER, [sessionKey(id)], [userId, now])));
       const index = userKey(userId);
-      await connection.command(index, ['ZREM', index, ...ids]);
-      await connection.command(liveKey, ['ZREM', liveKey, ...ids]);
-      // Only live sessions count (they are what the user signed out); expired ones go as well.
-      return outcomes.filter((outcome) => outcome === 1).length;
+      let live = 0;
+      for (const batch of batches(ids)) {
+        // One script per session (each key may be in its own slot); node-redis pipelines a batch.
+        const outcomes = await Promise.all(batch.map((id) => connection.script(DELETE_IF_OWNER, [sessionKey(id)], [userId, now])));
+        // Records first, then their entries: an interruption leaves dangling entries only.
+        await connection.command(index, ['ZREM', index, ...batch]);
+        await connection.command(liveKey, ['ZREM', liveKey, ...batch]);
+        // Only live sessions count (they are what the user signed out); expired ones go as well.
+        live += outcomes.filter((outcome) => outcome === 1).length;
+      }
+      return live;
     },
 
     async listByUser(userId) {
       assertOpen();
       const ids = await idsOf(userId);
-      const records = await Promise.all(ids.map(read));
+      const records: (SessionRecord | null)[] = [];
+      for (const batch of batches(ids)) records.push(...(await Promise.all(batch.map(read))));
       const now = clock();
       const live: SessionRecord[] = [];
       const dangling: string[] = [];

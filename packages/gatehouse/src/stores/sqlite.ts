@@ -71,6 +71,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
          last_seen_at = excluded.last_seen_at, idle_expires_at = excluded.idle_expires_at,
          expires_at = excluded.expires_at, record = excluded.record`,
     ),
+    // Only the same user's live row is replaced: a session deleted or expired meanwhile stays dead.
+    update: db.prepare(
+      `UPDATE ${t} SET created_at = ?, last_seen_at = ?, idle_expires_at = ?, expires_at = ?, record = ?
+       WHERE id = ? AND user_id = ? AND idle_expires_at > ? AND expires_at > ?`,
+    ),
     // Only a live row is touched: an expired session stays dead even if a request raced its expiry.
     touch: db.prepare(
       `UPDATE ${t} SET last_seen_at = ?, idle_expires_at = ? WHERE id = ? AND idle_expires_at > ? AND expires_at > ?`,
@@ -206,6 +211,27 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
           json,
         ),
       );
+    },
+
+    async update(record) {
+      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const json = JSON.stringify(rest);
+      cache.delete(record.id);
+      return guard(() => {
+        const now = clock();
+        const { changes } = stmt.update.run(
+          record.createdAt,
+          record.lastSeenAt,
+          record.idleExpiresAt,
+          record.expiresAt,
+          json,
+          record.id,
+          record.userId,
+          now,
+          now,
+        );
+        return changes === 1;
+      });
     },
 
     async touch(id, lastSeenAt, idleExpiresAt) {

@@ -38,8 +38,15 @@ export interface SessionRecord {
 export interface SessionStore {
   /** The live record, or null when it is unknown or expired (by the store's clock). */
   get(id: string): Promise<SessionRecord | null>;
-  /** Insert or replace. */
+  /** Insert or replace, unconditionally (a new session). A write-back to one that may have ended meanwhile is {@link update}. */
   set(record: SessionRecord): Promise<void>;
+  /**
+   * Replace the record of a session that still exists for the same user (`record.userId`) and is
+   * live by the store's clock; false, writing nothing, when it is gone, expired or belongs to
+   * another user. Atomic: a session deleted concurrently (logout, "sign out everywhere",
+   * back-channel logout) is never brought back, nor re-indexed under its user.
+   */
+  update(record: SessionRecord): Promise<boolean>;
   /** Slide the idle expiry. A no-op for an unknown id. */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   delete(id: string): Promise<void>;

@@ -66,6 +66,7 @@ describe('gatehouse dev', () => {
     expect(output).toContain('Firefox');
     expect(output).toContain('No CORS configuration is needed: the SPA and the API share this origin.');
     expect(output).toContain(`npx gatehouse users add alice --config ${configFile}`);
+    expect(output).not.toContain('production configuration');
     const cert = readFileSync(certFile, 'utf8');
 
     // The SPA from the dev server, over HTTPS with the generated certificate as trust anchor.
@@ -132,6 +133,8 @@ describe('gatehouse dev', () => {
     const { child, output } = await startDev(['--config', file, '--upstream-spa', dev.origin, '--api', `/api/public=${api.origin}`, '--port', String(port)]);
     expect(output).toContain(`open https://localhost:${port}/`);
     expect(output).toContain(`Local accounts are off in ${file}`);
+    // The file had no mode (production by default): dev says loudly that it switched it.
+    expect(output).toContain(`warning: ${file} is a production configuration; running it in development mode`);
     const cert = readFileSync(join(dir, 'data', 'tls', 'localhost.crt'), 'utf8');
     // The route kept the file's auth "none"; only its upstream moved to the flag's.
     const open = await https(port, cert, '/api/public/status');

@@ -318,8 +318,15 @@ describe('metrics', () => {
     expect(messageFor(problemsOf(withPatch({ metrics: { enabled: true, port: 8443 } })), 'metrics.port')).toMatch(/listen\.port 8443/);
   });
 
-  it('accepts a port of its own, or none (served on the gateway)', () => {
+  it('accepts a port of its own; on the public origin only when said so in production', () => {
     accepts(withPatch({ metrics: { enabled: true, port: 9464 } }));
-    accepts(withPatch({ metrics: { enabled: true } }));
+    accepts(withPatch({ metrics: { enabled: true, public: true } }));
+    accepts(withPatch({ mode: 'development', metrics: { enabled: true } }));
+  });
+
+  it('refuses metrics on the public origin in production without metrics.public, naming metrics.port and both fixes', () => {
+    const message = messageFor(problemsOf(withPatch({ metrics: { enabled: true } })), 'metrics.port');
+    expect(message).toMatch(/^required in production/);
+    expect(message).toContain('"metrics.public": true');
   });
 });

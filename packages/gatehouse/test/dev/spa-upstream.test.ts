@@ -256,6 +256,13 @@ describe('configuration', () => {
     }
   });
 
+  it('refused behind a listener beyond this machine (the LAN would get the source, with no session)', () => {
+    for (const host of ['0.0.0.0', '192.168.1.20', '::']) {
+      const input = { ...withPatch({ mode: 'development', listen: { host, port: 8443, tls: 'self-signed' } }), spa: { upstream: UPSTREAM } };
+      expect(messageFor(problemsOf(input), 'spa.upstream'), host).toMatch(/loopback listener, but listen\.host is/);
+    }
+  });
+
   it('accepted in development, on localhost, 127.0.0.1 or [::1]', () => {
     for (const upstream of [UPSTREAM, 'http://127.0.0.1:5173', 'https://[::1]:5173']) {
       const config = resolveConfig(withSpa({ upstream }), { baseDir: '/srv', env: {} });

@@ -421,6 +421,12 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
     sessionWrites.push(record);
     return set(record);
   };
+  // Replacements (a refresh's write-back) go through update.
+  const update = store.update.bind(store);
+  store.update = (record) => {
+    sessionWrites.push(record);
+    return update(record);
+  };
   const providerOf = (id: string) => (id === 'other' ? other : idp);
 
   const harness: HostileHarness = {

@@ -250,6 +250,25 @@ describe('sessions (your devices)', () => {
     expect((await getSession(bob)).statusCode).toBe(200);
   });
 
+  it('keeps at most session.maxPerUser sessions per user: a sign-in beyond it ends the oldest', async () => {
+    gw = await testGateway({ session: { store: 'memory', idleTimeout: '30m', absoluteTimeout: '12h', maxPerUser: 3 } });
+    const bob = await login(gw, 'bob');
+    const cookies: string[] = [];
+    for (const device of ['One', 'Two', 'Three', 'Four']) {
+      gw.clock.advance(1_000);
+      cookies.push(await login(gw, 'alice', PASSWORD, { 'user-agent': device }));
+    }
+    const [first, ...kept] = cookies as [string, ...string[]];
+    const ended = await getSession(first);
+    expect(ended.statusCode).toBe(401);
+    expect(ended.json().error).toBe('unauthenticated');
+    for (const cookie of kept) expect((await getSession(cookie)).statusCode).toBe(200);
+    const list = await gw.inject({ method: 'GET', url: '/auth/sessions', headers: { ...SAME_ORIGIN, cookie: kept[2] as string } });
+    expect((list.json().sessions as { userAgent: string }[]).map((s) => s.userAgent)).toEqual(['Four', 'Three', 'Two']);
+    // Another user's sessions do not count, and are not touched.
+    expect((await getSession(bob)).statusCode).toBe(200);
+  });
+
   it('refuses a malformed session id', async () => {
     gw = await testGateway();
     const cookie = await login(gw);

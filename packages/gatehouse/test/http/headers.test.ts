@@ -116,7 +116,7 @@ describe('fail closed', () => {
         return (real[name] as (...a: unknown[]) => unknown)(...args);
       }) as SessionStore[K];
     const flaky: SessionStore = {
-      get: guarded('get'), set: guarded('set'), touch: guarded('touch'), delete: guarded('delete'),
+      get: guarded('get'), set: guarded('set'), update: guarded('update'), touch: guarded('touch'), delete: guarded('delete'),
       deleteByUser: guarded('deleteByUser'), listByUser: guarded('listByUser'), ping: guarded('ping'), close: () => real.close(),
     };
     gw = await testGateway({}, { store: flaky });

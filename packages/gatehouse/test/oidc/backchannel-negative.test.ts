@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { SAME_ORIGIN } from '../helpers/gateway.js';
 import { BACKCHANNEL_EVENT, type HostileHarness, hostileHarness, type JwtSpec } from '../helpers/hostile-provider.js';
 
@@ -150,6 +151,29 @@ describe('replay', () => {
     const second = await signIn('bcl-replay');
     expectInvalid(await post(token), /jti replayed/);
     expect(await alive(second)).toBe(true);
+  });
+
+  it('a store failure while ending the sessions does not burn the jti: the provider\'s retry of the same token succeeds', async () => {
+    const cookie = await signIn('bcl-retry');
+    const token = await logoutToken({ claims: { sub: 'bcl-retry' } });
+    const store = h.gw.gatehouse.store as { listByUser: (userId: string) => Promise<unknown> };
+    const real = store.listByUser;
+    // The store is unreachable for this one delivery (a Redis blip): 503, nothing ended.
+    store.listByUser = async () => {
+      throw new StoreUnavailableError(new Error('simulated outage'));
+    };
+    try {
+      const failed = await post(token);
+      expect(failed.statusCode).toBe(503);
+      expect(failed.json()).toMatchObject({ error: 'store_unavailable' });
+    } finally {
+      store.listByUser = real;
+    }
+    expect(await alive(cookie)).toBe(true);
+    // OIDC Back-Channel Logout §2.8: the provider retries; the same token is accepted this time.
+    expect((await post(token)).statusCode).toBe(200);
+    expect(await alive(cookie)).toBe(false);
+    expectInvalid(await post(token), /jti replayed/);
   });
 
   it('the same jti in a freshly signed token is also a replay', async () => {

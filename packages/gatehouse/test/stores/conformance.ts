@@ -171,6 +171,93 @@ export function runStoreConformance(name: string, factory: (clock: Clock) => Pro
       expect(await store.listByUser('user-2')).toStrictEqual([second]);
     });
 
+    it('update replaces the record of a live session: true, and every new field reads back', async () => {
+      const record = makeRecord({ userId: 'u1' });
+      const other = makeRecord({ userId: 'u1', createdAt: T0 - MINUTE });
+      await store.set(record);
+      await store.set(other);
+      now = T0 + 10 * MINUTE;
+      const next: SessionRecord = {
+        ...record,
+        user: { ...record.user, name: 'Ada King', roles: ['dev'] },
+        provider: 'github',
+        lastSeenAt: now,
+        idleExpiresAt: now + 30 * MINUTE,
+        client: { ip: '198.51.100.9' },
+        data: { tokens: { access: 'enc:new', expiresAt: now + HOUR }, flags: [] },
+      };
+      expect(await store.update(next)).toBe(true);
+      expect(await store.get(record.id)).toStrictEqual(next);
+      expect(await store.listByUser('u1')).toStrictEqual([next, other]);
+      // Past the old idle expiry, before the new one: the new expiry is the one that counts.
+      now = T0 + 35 * MINUTE;
+      expect(await store.get(record.id)).toStrictEqual(next);
+      // A second update, dropping the optional data.
+      const bare = { ...next, lastSeenAt: now };
+      delete bare.data;
+      expect(await store.update(bare)).toBe(true);
+      expect(await store.get(record.id)).toStrictEqual(bare);
+    });
+
+    it('update of a deleted session is false and brings nothing back (no record, no listing)', async () => {
+      const record = makeRecord({ userId: 'u1' });
+      await store.set(record);
+      await store.delete(record.id);
+      expect(await store.update({ ...record, data: { refreshed: true } })).toBe(false);
+      expect(await store.get(record.id)).toBeNull();
+      expect(await store.listByUser('u1')).toStrictEqual([]);
+      expect(await store.deleteByUser('u1')).toBe(0);
+      // Nor does an id that never existed.
+      expect(await store.update(makeRecord({ id: 'never-was', userId: 'u1' }))).toBe(false);
+      expect(await store.get('never-was')).toBeNull();
+      expect(await store.listByUser('u1')).toStrictEqual([]);
+    });
+
+    it('update after deleteByUser ("sign out everywhere") is false and brings nothing back', async () => {
+      const a = makeRecord({ userId: 'u1' });
+      const b = makeRecord({ userId: 'u1' });
+      await store.set(a);
+      await store.set(b);
+      expect(await store.deleteByUser('u1')).toBe(2);
+      expect(await store.update({ ...a, lastSeenAt: T0 + MINUTE })).toBe(false);
+      expect(await store.update(b)).toBe(false);
+      expect(await store.get(a.id)).toBeNull();
+      expect(await store.get(b.id)).toBeNull();
+      expect(await store.listByUser('u1')).toStrictEqual([]);
+    });
+
+    it('update naming another user is false and leaves the record, and both users’ listings, unchanged', async () => {
+      const record = makeRecord({ userId: 'u1' });
+      await store.set(record);
+      const hijack = { ...record, userId: 'u2', user: { id: 'u2', roles: ['admin'] } };
+      expect(await store.update(hijack)).toBe(false);
+      expect(await store.get(record.id)).toStrictEqual(record);
+      expect(await store.listByUser('u1')).toStrictEqual([record]);
+      expect(await store.listByUser('u2')).toStrictEqual([]);
+    });
+
+    it('update of an expired session is false, whether idle or absolute expiry came first, and does not revive it', async () => {
+      const idle = makeRecord({ userId: 'u1' });
+      const absolute = makeRecord({ userId: 'u1', idleExpiresAt: T0 + 2 * HOUR, expiresAt: T0 + HOUR });
+      await store.set(idle);
+      await store.set(absolute);
+      now = idle.idleExpiresAt;
+      // A write-back that would slide the idle expiry again must not bring it back.
+      expect(await store.update({ ...idle, lastSeenAt: now, idleExpiresAt: now + 30 * MINUTE })).toBe(false);
+      expect(await store.get(idle.id)).toBeNull();
+      now = absolute.expiresAt;
+      expect(await store.update({ ...absolute, expiresAt: now + HOUR })).toBe(false);
+      expect(await store.get(absolute.id)).toBeNull();
+      expect(await store.listByUser('u1')).toStrictEqual([]);
+      // Back in time, what is left is the record as it was set, not the refused write-back (a store
+      // may also have dropped the expired record on the way: then there is nothing left at all).
+      now = T0;
+      for (const original of [idle, absolute]) {
+        const left = await store.get(original.id);
+        if (left) expect(left).toStrictEqual(original);
+      }
+    });
+
     it('delete removes one session; deleting an unknown id is a no-op', async () => {
       const a = makeRecord();
       const b = makeRecord();
@@ -254,6 +341,7 @@ export function runStoreConformance(name: string, factory: (clock: Clock) => Pro
       for (const op of [
         () => store.get(record.id),
         () => store.set(makeRecord()),
+        () => store.update(record),
         () => store.touch(record.id, T0, T0 + HOUR),
         () => store.delete(record.id),
         () => store.deleteByUser(record.userId),

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { openRedisConnection, type RedisConnection } from '../../src/redis/connection.js';
+import { openRedisConnection, type RedisCommand, type RedisConnection } from '../../src/redis/connection.js';
 import { parseRedisUrl, type RedisTarget } from '../../src/redis/url.js';
 import { createRedisCoordination } from '../../src/coordination/redis.js';
 import { openSessionBackend } from '../../src/stores/index.js';
@@ -30,6 +30,32 @@ async function connect(keyPrefix: string, url = REDIS_URL): Promise<RedisConnect
   const connection = openRedisConnection(target(url), { keyPrefix, connectTimeout: 2_000, commandTimeout: 2_000 });
   await connection.ready(5_000);
   return connection;
+}
+
+/** The connection, counting the calls waiting for an answer at once (what fills node-redis's queue). */
+function counting(connection: RedisConnection): { connection: RedisConnection; maxInFlight(): number } {
+  let inFlight = 0;
+  let max = 0;
+  const track = <T>(call: Promise<T>): Promise<T> => {
+    max = Math.max(max, ++inFlight);
+    return call.finally(() => inFlight--);
+  };
+  return {
+    connection: {
+      keyPrefix: connection.keyPrefix,
+      get closed() {
+        return connection.closed;
+      },
+      command: <T>(key: string | undefined, args: RedisCommand) => track(connection.command<T>(key, args)),
+      script: (script, keys, args) => track(connection.script(script, keys, args)),
+      transaction: (groups) => track(connection.transaction(groups)),
+      ping: () => connection.ping(),
+      ready: (ms) => connection.ready(ms),
+      retain: () => connection.retain(),
+      close: () => connection.close(),
+    },
+    maxInFlight: () => max,
+  };
 }
 
 describeWithRedis('redis store', () => {
@@ -165,6 +191,55 @@ describeWithRedis('redis store', () => {
     expect(await admin.zRange(`${prefix}u:u2`, 0, -1)).toStrictEqual([b.id, c.id].sort());
   });
 
+  it('update writes the record only: no key, index entry or gauge entry for a session deleted before it', async () => {
+    const record = makeRecord({ userId: 'u1' });
+    await store.set(record);
+    await store.delete(record.id);
+    expect(await store.update(record)).toBe(false);
+    expect(await admin.exists(`${prefix}s:${record.id}`)).toBe(0);
+    expect(await admin.zScore(`${prefix}u:u1`, record.id)).toBeNull();
+    expect(await admin.zScore(`${prefix}live`, record.id)).toBeNull();
+  });
+
+  it('update moves the TTL and the gauge score with the new expiries, and the index with a later absolute one', async () => {
+    const record = makeRecord({ userId: 'u1', expiresAt: T0 + 2 * HOUR });
+    await store.set(record);
+    now = T0 + 10 * MINUTE;
+    expect(await store.update({ ...record, lastSeenAt: now, idleExpiresAt: now + 30 * MINUTE })).toBe(true);
+    await expectTtl(`s:${record.id}`, 30 * MINUTE);
+    expect(await admin.zScore(`${prefix}live`, record.id)).toBe(now + 30 * MINUTE);
+    expect(await admin.zScore(`${prefix}u:u1`, record.id)).toBe(T0 + 2 * HOUR);
+    // A later absolute expiry: the index entry, and the index itself, must outlive the session.
+    expect(await store.update({ ...record, idleExpiresAt: T0 + 3 * HOUR, expiresAt: T0 + 3 * HOUR })).toBe(true);
+    await expectTtl(`s:${record.id}`, 3 * HOUR - 10 * MINUTE);
+    expect(await admin.zScore(`${prefix}u:u1`, record.id)).toBe(T0 + 3 * HOUR);
+    await expectTtl('u:u1', 3 * HOUR - 10 * MINUTE);
+  });
+
+  it('lists and deletes 1 500 sessions of one user in batches, while another user’s reads go through', async () => {
+    const many = Array.from({ length: 1_500 }, (_, i) => makeRecord({ userId: 'hoarder', createdAt: T0 - i }));
+    for (let at = 0; at < many.length; at += 100) await Promise.all(many.slice(at, at + 100).map((r) => store.set(r)));
+    const bystander = makeRecord({ userId: 'bystander' });
+    await store.set(bystander);
+
+    // The store under test, over the same connection, counting what it has in flight at once.
+    const counted = counting(connection);
+    const measured = createRedisStore({ connection: counted.connection, clock: () => now });
+    const [listed, meanwhile] = await Promise.all([measured.listByUser('hoarder'), measured.get(bystander.id)]);
+    expect(listed.map((r) => r.id)).toStrictEqual(many.map((r) => r.id));
+    expect(meanwhile).toStrictEqual(bystander);
+    // One batch (100 reads) plus the bystander's read, never the whole user at once.
+    expect(counted.maxInFlight()).toBeLessThanOrEqual(101);
+
+    const [deleted, stillThere] = await Promise.all([measured.deleteByUser('hoarder'), measured.get(bystander.id)]);
+    expect(deleted).toBe(1_500);
+    expect(stillThere).toStrictEqual(bystander);
+    expect(counted.maxInFlight()).toBeLessThanOrEqual(101);
+    expect(await store.listByUser('hoarder')).toStrictEqual([]);
+    expect(await admin.exists(`${prefix}u:hoarder`)).toBe(0);
+    expect(await store.listByUser('bystander')).toStrictEqual([bystander]);
+  });
+
   it('stores nothing for a record that is already dead, and removes what it replaces', async () => {
     const record = makeRecord();
     await store.set(record);
@@ -220,6 +295,16 @@ describeWithRedis('redis store', () => {
     await admin.set(key('gone'), 'x');
     await store.delete('gone');
     expect(await admin.exists(key('gone'))).toBe(0);
+  });
+
+  it('keeps the live-session set bounded without any scrape: expired entries leave on the next sign-in', async () => {
+    for (let i = 0; i < 5; i++) await store.set(makeRecord({ userId: `gone-${i}`, createdAt: T0, idleExpiresAt: T0 + MINUTE }));
+    expect(await admin.zCard(`${prefix}live`)).toBe(5);
+    now = T0 + 2 * MINUTE;
+    const fresh = makeRecord({ userId: 'fresh', createdAt: now, idleExpiresAt: now + 30 * MINUTE, expiresAt: now + HOUR });
+    await store.set(fresh);
+    expect(await admin.zRange(`${prefix}live`, 0, -1)).toStrictEqual([fresh.id]);
+    expect(await store.countLive?.()).toBe(1);
   });
 
   it('hands out frozen records', async () => {
