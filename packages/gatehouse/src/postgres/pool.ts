@@ -2,6 +2,7 @@ import pg from 'pg';
 import { configSchema, type GatehouseConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { migrate, type MigrationResult } from './migrations.js';
+import { sharedClose } from '../util/shares.js';
 
 /** The config's `postgres` block: schema, pool size, timeouts (ms), whether to migrate on start. */
 export type PostgresOptions = GatehouseConfig['postgres'];
@@ -90,7 +91,6 @@ export function openPostgresDatabase(url: string, options: PostgresDatabaseOptio
 
   const schema = o.schema;
   let closed = false;
-  let shares = 0;
   let migrated = !o.migrateOnStart;
   let migrating: Promise<void> | undefined;
 
@@ -145,15 +145,7 @@ export function openPostgresDatabase(url: string, options: PostgresDatabaseOptio
     },
     ready,
     migrate: runMigrations,
-    retain() {
-      shares++;
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        if (--shares === 0) await close();
-      };
-    },
+    retain: sharedClose(close),
     close,
     get closed() {
       return closed;

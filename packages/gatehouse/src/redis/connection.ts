@@ -3,6 +3,7 @@ import { ErrorReply } from 'redis';
 import { StoreUnavailableError } from '../errors.js';
 import { createDriver, type Driver } from './driver.js';
 import type { RedisTarget } from './url.js';
+import { sharedClose } from '../util/shares.js';
 
 /** What a connection needs besides its target: the config's `redis` block (durations in ms). */
 export interface RedisConnectionOptions {
@@ -96,7 +97,6 @@ export function openRedisConnection(target: RedisTarget, options: RedisConnectio
   const backoff = (retries: number) => Math.min(maxDelay, 50 * 2 ** Math.min(retries, 16)) + Math.floor(Math.random() * 50);
 
   let closed = false;
-  let shares = 0;
   /** The driver that has connected once; until then, commands fail fast. */
   let current: Driver | undefined;
   let connecting: Driver | undefined;
@@ -227,15 +227,7 @@ export function openRedisConnection(target: RedisTarget, options: RedisConnectio
       });
     },
 
-    retain() {
-      shares++;
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        if (--shares === 0) await close();
-      };
-    },
+    retain: sharedClose(close),
 
     close,
   };

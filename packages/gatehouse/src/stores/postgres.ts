@@ -3,6 +3,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { PostgresDatabase } from '../postgres/pool.js';
 import { purgeTable, schedulePurge } from '../postgres/purge.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
 import { isLive, type SessionRecord, type SessionStore } from './types.js';
 
 /** Options for {@link createPostgresStore}. */
@@ -34,7 +35,7 @@ interface Row {
 }
 
 /** The fields not kept in their own column, stored as jsonb in `record`. */
-type Rest = Pick<SessionRecord, 'user' | 'provider' | 'client' | 'data'>;
+type Rest = RecordRest;
 
 const COLUMNS = 'id, user_id, created_at, last_seen_at, idle_expires_at, expires_at, record';
 
@@ -88,7 +89,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresSess
     },
 
     async set(record) {
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       await query(
         `INSERT INTO ${t} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,
@@ -110,7 +111,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresSess
     async update(record) {
       assertOpen();
       if (impossible(record.id) || impossible(record.userId)) return false;
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       // One statement: only the same user's live row is replaced, so a session deleted or expired
       // meanwhile stays dead (a concurrent DELETE either commits first, leaving nothing to match,
       // or waits for this row lock and then deletes the updated row).
@@ -203,18 +204,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresSess
 }
 
 function fromRow(row: Row): SessionRecord {
-  const rest = row.record;
-  const record: SessionRecord = {
-    id: row.id,
-    userId: row.user_id,
-    user: rest.user,
-    provider: rest.provider,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    idleExpiresAt: row.idle_expires_at,
-    expiresAt: row.expires_at,
-    client: rest.client,
-  };
-  if (rest.data !== undefined) record.data = rest.data;
-  return record;
+  const columns = { id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at, expiresAt: row.expires_at };
+  return assembleRecord(columns, row.record);
 }

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
 import { evalCommand, isWrongTypeError, luaScript, type RedisConnection } from '../redis/connection.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
 import { isLive, type SessionRecord, type SessionStore, type SessionUser } from './types.js';
 
 /** Options for {@link createRedisStore}. */
@@ -126,7 +127,7 @@ function* batches<T>(items: readonly T[]): Generator<T[]> {
 }
 
 /** The columns that are not kept in their own field, stored as JSON in `r`. */
-type Rest = Pick<SessionRecord, 'user' | 'provider' | 'client' | 'data'>;
+type Rest = RecordRest;
 
 /**
  * A session store in Redis (a server, Sentinel or Cluster): sessions are shared by every gateway
@@ -188,7 +189,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
         await connection.command(key, ['DEL', key]);
         return;
       }
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       const index = userKey(record.userId);
       await connection.transaction([
         {
@@ -218,7 +219,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
       assertOpen();
       const now = clock();
       const expiry = Math.min(record.idleExpiresAt, record.expiresAt);
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       // Only the session key, in one script (the index key is in another slot in a Cluster, and
       // already lists the session): a session deleted meanwhile stays deleted and unindexed.
       const before = await connection.script(
@@ -317,25 +318,13 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
 /** A record from HMGET's answer, or null when any field is missing or not what we write. */
 function decode(id: string, fields: unknown): SessionRecord | null {
   if (!Array.isArray(fields) || fields.length !== FIELDS.length) return null;
-  const [userId, createdAt, lastSeenAt, idleExpiresAt, expiresAt, json] = fields as unknown[];
-  const times = [createdAt, lastSeenAt, idleExpiresAt, expiresAt].map(toTime);
+  const [userId, c, l, i, e, json] = fields as unknown[];
+  const times = [c, l, i, e].map(toTime);
   if (typeof userId !== 'string' || typeof json !== 'string' || times.some((t) => t === null)) return null;
   const rest = parseRest(json);
   if (!rest) return null;
-  const [c, l, i, e] = times as number[];
-  const record: SessionRecord = {
-    id,
-    userId,
-    user: rest.user,
-    provider: rest.provider,
-    createdAt: c as number,
-    lastSeenAt: l as number,
-    idleExpiresAt: i as number,
-    expiresAt: e as number,
-    client: rest.client,
-  };
-  if (rest.data !== undefined) record.data = rest.data;
-  return record;
+  const [createdAt, lastSeenAt, idleExpiresAt, expiresAt] = times as [number, number, number, number];
+  return assembleRecord({ id, userId, createdAt, lastSeenAt, idleExpiresAt, expiresAt }, rest);
 }
 
 function toTime(value: unknown): number | null {

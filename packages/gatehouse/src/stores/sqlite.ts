@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
+import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
 import { isLive, type SessionRecord, type SessionStore } from './types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
@@ -38,7 +39,7 @@ interface Row {
 }
 
 /** The columns that are not kept in their own column, stored as JSON in `record`. */
-type Rest = Pick<SessionRecord, 'user' | 'provider' | 'client' | 'data'>;
+type Rest = RecordRest;
 
 // Rows per purge statement: each batch is its own short write transaction, so other
 // connections to the same file (local accounts) never wait behind one long delete.
@@ -197,7 +198,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
     },
 
     async set(record) {
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       const json = JSON.stringify(rest);
       cache.delete(record.id);
       guard(() =>
@@ -214,7 +215,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
     },
 
     async update(record) {
-      const rest: Rest = { user: record.user, provider: record.provider, client: record.client, data: record.data };
+      const rest = restOf(record);
       const json = JSON.stringify(rest);
       cache.delete(record.id);
       return guard(() => {
@@ -316,20 +317,8 @@ function open(filename: string, table: string, busyTimeoutMs: number): Database.
 }
 
 function fromRow(row: Row): SessionRecord {
-  const rest = JSON.parse(row.record) as Rest;
-  const record: SessionRecord = {
-    id: row.id,
-    userId: row.user_id,
-    user: rest.user,
-    provider: rest.provider,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    idleExpiresAt: row.idle_expires_at,
-    expiresAt: row.expires_at,
-    client: rest.client,
-  };
-  if (rest.data !== undefined) record.data = rest.data;
-  return record;
+  const columns = { id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at, expiresAt: row.expires_at };
+  return assembleRecord(columns, JSON.parse(row.record) as Rest);
 }
 
 // Result codes that mean our own SQL or arguments are wrong. Reporting those as "store
