@@ -5,6 +5,7 @@ import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, toSessionUser } from './login.js';
 import { createLoginThrottle } from './throttle.js';
+import { exclusive } from '../coordination/exclusive.js';
 import type { Coordination } from '../coordination/types.js';
 
 /** Local accounts as the gateway uses them: the account store and sign-in with throttling. */
@@ -41,7 +42,14 @@ export function createLocalAccounts(
     window: t.window,
     lockout: t.lockout,
     maxLockout: t.maxLockout,
-    ...(coordination ? { backend: coordination.throttle } : {}),
+    ...(coordination
+      ? {
+          backend: coordination.throttle,
+          // Held for two store round trips; a stuck holder frees it after the TTL.
+          exclusive: <T>(key: string, update: () => Promise<T>) =>
+            exclusive(coordination, `throttle:${key}`, { ttlMs: 5_000, waitMs: 3_000, busy: () => new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } }) }, update),
+        }
+      : {}),
   });
   const login = createLocalLogin({ accounts: store, throttle, clock, ...(coordination ? { coordination } : {}) });
   return {

@@ -61,6 +61,12 @@ export interface LoginThrottleOptions {
   maxLockout: number;
   /** Default: in memory, bounded to `maxKeys` keys. */
   backend?: ThrottleBackend;
+  /**
+   * Runs one counter update (read, count, write) alone across every instance sharing `backend`,
+   * so failures recorded on several instances at once are all counted. Default: as is (one
+   * process: the read and write of an update have no other update between them anyway).
+   */
+  exclusive?: <T>(key: string, update: () => Promise<T>) => Promise<T>;
   /** Bound on keys tracked by the default in-memory backend. Default 100 000. */
   maxKeys?: number;
 }
@@ -129,6 +135,10 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   }
 
   /** Counts one failure against `key`; true when it locks the key. */
+  function counted(key: string, limit: number, now: number): Promise<boolean> {
+    return options.exclusive ? options.exclusive(key, () => fail(key, limit, now)) : fail(key, limit, now);
+  }
+
   async function fail(key: string, limit: number, now: number): Promise<boolean> {
     const entry: ThrottleEntry = (await backend.get(key)) ?? { failures: 0, windowStart: now, lockouts: 0, lockedUntil: 0 };
     // A refused attempt is not an attempt: failures during a lock neither count nor extend it.
@@ -165,8 +175,8 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     async recordFailure(username, address) {
       const now = clock();
       const [account, client] = await Promise.all([
-        fail(usernameKey(username), accountFailures, now),
-        fail(addressKey(address), addressFailures, now),
+        counted(usernameKey(username), accountFailures, now),
+        counted(addressKey(address), addressFailures, now),
       ]);
       const locked: LockedKey[] = [];
       if (account) locked.push('account');

@@ -6,6 +6,7 @@
  */
 import * as argon2 from '@node-rs/argon2';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { exclusive } from '../../src/coordination/exclusive.js';
 import { createMemoryCoordination } from '../../src/coordination/memory.js';
 import type { Coordination } from '../../src/coordination/types.js';
 import type { GatehouseError } from '../../src/errors.js';
@@ -24,10 +25,13 @@ vi.mock('@node-rs/argon2', async (importOriginal) => {
 const PASSWORD = 'correct horse battery staple';
 const LIMIT = 3;
 
-function instance(accounts: AccountStore, coordination: Coordination | undefined, backend: Coordination): LocalLogin {
+function instance(accounts: AccountStore, coordination: Coordination | undefined, backend: Coordination, addressFailures = 100): LocalLogin {
   const throttle = createLoginThrottle({
     accountFailures: LIMIT,
-    addressFailures: 100,
+    addressFailures,
+    ...(coordination
+      ? { exclusive: <T>(key: string, update: () => Promise<T>) => exclusive(coordination, `throttle:${key}`, { ttlMs: 5000, waitMs: 3000, busy: () => new Error('busy') }, update) }
+      : {}),
     window: 15 * 60_000,
     lockout: 60_000,
     maxLockout: 15 * 60_000,
@@ -63,6 +67,23 @@ function suite(name: string, open: () => Promise<Coordination>, close: (c: Coord
       const codes = await burst(instance(accounts, shared, shared), instance(accounts, shared, shared));
       expect(codes).toEqual([...Array(LIMIT).fill('invalid_credentials'), ...Array(8 - LIMIT).fill('login_throttled')].sort());
       expect(argon2.verify).toHaveBeenCalledTimes(LIMIT);
+    });
+
+    it('a spray of usernames from one address over two instances stops at the address limit (+1 in flight), then 429 on both', async () => {
+      const a = instance(accounts, shared, shared, LIMIT);
+      const b = instance(accounts, shared, shared, LIMIT);
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? a : b).authenticate(`sprayed-${i}`, 'guess', '203.0.113.9')),
+      );
+      const verified = results.filter((r) => r.status === 'rejected' && (r.reason as GatehouseError).code === 'invalid_credentials').length;
+      // Every failure is counted (no lost update), so the lock falls at the limit; only an attempt
+      // already past its check on the other instance can add one.
+      expect(verified).toBeGreaterThanOrEqual(LIMIT);
+      expect(verified).toBeLessThanOrEqual(LIMIT + 1);
+      for (const login of [a, b]) {
+        const late = await login.authenticate('alice', PASSWORD, '203.0.113.9').catch((e: GatehouseError) => e.code);
+        expect(late).toBe('login_throttled');
+      }
     });
 
     it('without the shared lock (counters shared, attempts not serialized) the same burst gets more guesses: the lock is what holds the limit', async () => {

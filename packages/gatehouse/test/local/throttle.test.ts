@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { clientAddressKey } from '../../src/local/client-address.js';
-import { createLoginThrottle, type LoginThrottleOptions } from '../../src/local/throttle.js';
+import { exclusive } from '../../src/coordination/exclusive.js';
+import { createMemoryCoordination } from '../../src/coordination/memory.js';
+import { addressKey, createLoginThrottle, type LoginThrottleOptions, usernameKey } from '../../src/local/throttle.js';
 import { createMemoryThrottleBackend } from '../../src/local/throttle-memory.js';
 import { fakeClock } from './fake-clock.js';
 
@@ -216,3 +218,37 @@ describe('login throttle: memory bound', () => {
   });
 });
 
+
+describe('login throttle: several instances on one backend', () => {
+  /** A shared backend with a network's latency (a Redis round trip), so updates can interleave. */
+  function slowBackend() {
+    const inner = createMemoryThrottleBackend();
+    const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 5));
+    return {
+      get: async (key: string) => later(await inner.get(key)),
+      set: async (key: string, entry: Parameters<typeof inner.set>[1], expiresAt: number) => later(await inner.set(key, entry, expiresAt)),
+      delete: async (key: string) => later(await inner.delete(key)),
+    };
+  }
+  const options = { accountFailures: 100, addressFailures: 100, window: 15 * MINUTE, lockout: MINUTE, maxLockout: 15 * MINUTE };
+
+  it('counts failures recorded at the same moment on two instances when updates are exclusive', async () => {
+    const backend = slowBackend();
+    const coordination = createMemoryCoordination();
+    const exclusiveUpdate = <T>(key: string, update: () => Promise<T>) =>
+      exclusive(coordination, `throttle:${key}`, { ttlMs: 5000, waitMs: 3000, busy: () => new Error('busy') }, update);
+    const a = createLoginThrottle({ ...options, backend, exclusive: exclusiveUpdate });
+    const b = createLoginThrottle({ ...options, backend, exclusive: exclusiveUpdate });
+    await Promise.all([a.recordFailure('alice', '192.0.2.1'), b.recordFailure('alice', '192.0.2.1'), a.recordFailure('alice', '192.0.2.1')]);
+    expect((await backend.get(usernameKey('alice')))?.failures).toBe(3);
+    expect((await backend.get(addressKey('192.0.2.1')))?.failures).toBe(3);
+  });
+
+  it('without them, the same three failures overwrite each other (why the gateway passes `exclusive` with a shared store)', async () => {
+    const backend = slowBackend();
+    const a = createLoginThrottle({ ...options, backend });
+    const b = createLoginThrottle({ ...options, backend });
+    await Promise.all([a.recordFailure('alice', '192.0.2.1'), b.recordFailure('alice', '192.0.2.1'), a.recordFailure('alice', '192.0.2.1')]);
+    expect((await backend.get(usernameKey('alice')))?.failures).toBeLessThan(3);
+  });
+});
