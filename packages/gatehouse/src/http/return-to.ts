@@ -9,7 +9,11 @@ export function safeReturnTo(value: unknown, publicOrigin: string): string {
   try {
     const url = new URL(value, publicOrigin);
     if (url.origin !== publicOrigin) return '/';
-    return `${url.pathname}${url.search}${url.hash}`;
+    // Checked again after normalizing: dot segments and encoded dots can turn a path into a
+    // network-path reference ("/.//evil.example", "/%2e//evil.example", "/a/..//evil.example"
+    // all become "//evil.example"), which a browser follows to another host.
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    return path.startsWith('//') || path.startsWith('/\\') ? '/' : path;
   } catch {
     return '/';
   }

@@ -157,7 +157,7 @@ describe('what a refused callback leaves alone', () => {
   });
 
   it('returnTo pointing off-site is never followed after a successful callback', async () => {
-    for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+    for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/.//evil.example/x', '/%2e//evil.example/x', '/a/..//evil.example/x', '/./%2e/.//evil.example']) {
       const begun = await h.begin('hostile', returnTo);
       const res = await h.callback('hostile', h.query(begun, h.code(begun, { sub: 'return-to' })), begun.txCookie);
       expect({ returnTo, status: res.statusCode, location: res.headers.location }).toEqual({ returnTo, status: 303, location: '/' });
