@@ -120,6 +120,12 @@ const providerSchema = z.strictObject({
     .default({})
     .describe('Extra authorization request parameters (e.g. { "prompt": "login" }).'),
   postLogoutRedirectPath: urlPath.default('/').describe('Where the provider sends the browser after logout (registered there).'),
+  logoutIdTokenHint: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Send the ID token as id_token_hint in the end-session URL (the browser carries it to the provider). false: send client_id only; some providers then ask the user to confirm.',
+    ),
   allowHttpIssuer: z
     .boolean()
     .default(false)

@@ -38,7 +38,9 @@ export async function providerLogout(
     .buildEndSessionUrl(configuration, {
       post_logout_redirect_uri: provider.postLogoutRedirectUri,
       state: client.randomState(),
-      ...(tokens?.idToken ? { id_token_hint: tokens.idToken } : {}),
+      // The one place a token crosses the browser (in the redirect URL, to the provider that
+      // issued it). openid-client always adds client_id, which RP-Initiated Logout 1.0 §2 accepts alone.
+      ...(tokens?.idToken && provider.config.logoutIdTokenHint ? { id_token_hint: tokens.idToken } : {}),
     })
     .toString();
 }

@@ -117,6 +117,24 @@ describe('RP-initiated logout', () => {
   });
 });
 
+describe('RP-initiated logout without the ID token (logoutIdTokenHint: false)', () => {
+  it('sends client_id only, so no token crosses the browser; the real provider accepts it', async () => {
+    h = await oidcHarness({}, {}, { logoutIdTokenHint: false });
+    const { cookie } = await federatedLogin(h);
+    const res = await h.gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
+    expect(res.statusCode).toBe(200);
+    const redirect = new URL(res.json().redirect);
+    expect(redirect.searchParams.has('id_token_hint')).toBe(false);
+    expect(redirect.searchParams.get('client_id')).toBe('gatehouse-test');
+    expect(redirect.searchParams.get('post_logout_redirect_uri')).toBe(`${ORIGIN}/`);
+    expect(res.body).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    // oidc-provider answers its logout confirmation page (an error page would be a 400).
+    const page = await fetch(redirect);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/logout/i);
+  });
+});
+
 describe('back-channel logout from the real provider', () => {
   it('a sign-out at the provider ends exactly the matching gateway session', async () => {
     const port = await freePort();
