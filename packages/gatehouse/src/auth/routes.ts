@@ -120,13 +120,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       // Session fixation: whatever session the browser presented dies; the new one has a fresh id.
       const previous = await request.getSession();
       if (previous) await sessions.revoke(previous.id);
-      const { token, record } = await sessions.create({
+      const { token, record, evicted } = await sessions.create({
         user,
         provider: 'local',
         client: clientInfo(request),
       });
       setSessionCookie(reply, token, record);
-      audit('login', request, { method: 'local', userId: user.id, sessionId: record.id });
+      audit('login', request, { method: 'local', userId: user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return sessionView(record, antiForgeryToken(keys, record.id));
     },
   );

@@ -8,7 +8,8 @@ import type { LockedKey } from '../local/throttle.js';
  * `docs/security.md` ("Audit log") lists the same, for operators.
  */
 export interface AuditFields {
-  login: { method: 'local' | 'oidc'; provider?: string; userId: string; sessionId: string };
+  /** `evicted`: the user's oldest sessions this sign-in ended (`session.maxPerUser`), when any. */
+  login: { method: 'local' | 'oidc'; provider?: string; userId: string; sessionId: string; evicted?: number };
   /** A wrong password or unknown user (local), or a provider answer that did not verify (oidc). */
   login_failed: { method: 'local' | 'oidc'; provider?: string; username?: string; error?: string; reason?: string };
   /** A sign-in refused because the username or the client address is locked. */

@@ -96,7 +96,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       // Before the session exists: should this write fail, no session is left that a sid-only
       // back-channel logout could never find.
       if (result.oidc.sid) await rememberSid(provider.config.id, result.oidc.sid, result.user.id);
-      const { token, record } = await sessions.create({
+      const { token, record, evicted } = await sessions.create({
         user: result.user,
         provider: provider.config.id,
         client: clientInfo(request),
@@ -106,7 +106,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         transactions.clear(),
         cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
       ]);
-      audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id });
+      audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {
       const failure = classify(error);

@@ -63,7 +63,7 @@ export class SessionManager {
    * The user's oldest sessions beyond {@link maxPerUser} end once the new one is stored; the new
    * one never does.
    */
-  async create(input: NewSession): Promise<{ token: string; record: SessionRecord }> {
+  async create(input: NewSession): Promise<{ token: string; record: SessionRecord; evicted: number }> {
     const now = this.clock();
     const token = generateSessionToken();
     const expiresAt = now + this.absoluteTimeout;
@@ -80,8 +80,8 @@ export class SessionManager {
       ...(input.data ? { data: input.data } : {}),
     };
     await this.store.set(record);
-    await this.evictBeyondCap(record);
-    return { token, record };
+    const evicted = await this.evictBeyondCap(record);
+    return { token, record, evicted };
   }
 
   /**
@@ -89,7 +89,7 @@ export class SessionManager {
    * them. Sessions created after `kept` (a concurrent sign-in, which evicts on its own) are spared,
    * so two sign-ins racing under a cap of 1 cannot end each other.
    */
-  private async evictBeyondCap(kept: SessionRecord): Promise<void> {
+  private async evictBeyondCap(kept: SessionRecord): Promise<number> {
     const others = (await this.store.listByUser(kept.userId)).filter((r) => r.id !== kept.id);
     // Newest first: everything past the first maxPerUser − 1 others is the oldest.
     const excess = others.slice(this.maxPerUser - 1).filter((r) => r.createdAt <= kept.createdAt);
@@ -98,6 +98,7 @@ export class SessionManager {
     for (let at = 0; at < excess.length; at += EVICT_BATCH) {
       await Promise.all(excess.slice(at, at + EVICT_BATCH).map((r) => this.store.delete(r.id)));
     }
+    return excess.length;
   }
 
   /** The live session for a cookie token, sliding its idle expiry; null when absent, malformed, unknown or expired. */

@@ -62,6 +62,8 @@ describe('SessionManager per-user cap', () => {
       created.push(await sessions.create(login()));
     }
     expect((await sessions.list('u1')).map((r) => r.id)).toStrictEqual(created.slice(2).reverse().map((c) => c.record.id));
+    // Each sign-in says how many it ended (the audit log's `evicted`): none until the cap, then one.
+    expect(created.map((c) => c.evicted)).toStrictEqual([0, 0, 0, 1, 1]);
     for (const { token } of created.slice(0, 2)) expect(await sessions.resolve(token)).toBeNull();
     expect(await sessions.resolve(other.token)).not.toBeNull();
   });
@@ -91,6 +93,7 @@ describe('SessionManager per-user cap', () => {
     for (let i = 0; i < 300; i++) await uncapped.create(login());
     clock.advance(1_000);
     const fresh = await sessions.create(login());
+    expect(fresh.evicted).toBe(251);
     const listed = await sessions.list('u1');
     expect(listed).toHaveLength(50);
     expect(listed[0]?.id).toBe(fresh.record.id);
