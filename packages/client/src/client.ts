@@ -29,6 +29,36 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 const IDLE_CHECK_GRACE_MS = 1_000;
 
 /**
+ * The origin that relative URLs resolve against where there is no `location` (tests, server-side
+ * rendering) and no `origin` option: `.invalid` never names a real host (RFC 2606), so only
+ * relative URLs count as the page's own there.
+ */
+const NO_ORIGIN = 'https://origin.invalid';
+
+/** Hosts where an `http:` end-session URL is no downgrade: the developer's own machine. */
+const LOOPBACK: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The provider's end-session URL as a safe navigation target, or undefined: `https:` only (or
+ * `http:` on loopback), no userinfo, and no backslash (`https://\evil.example/` parses to host
+ * `evil.example`). The URL comes from the gateway, but a `javascript:` one would run in this page.
+ */
+function endSessionUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.includes('\\')) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.username !== '' || url.password !== '') return undefined;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) ? url.href : undefined;
+}
+
+/** True for a JSON object (not null, not an array): the only body shape the gateway answers with. */
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
  * Creates the client. Nothing is sent until a method is called.
  *
  * @example
@@ -47,6 +77,11 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
   const navigate = options.navigate ?? ((url: string) => globalThis.location.assign(url));
   const events = new Emitter<GatehouseEvents>();
   const timers = new Timers(clock);
+  const fallbackOrigin = options.origin === undefined ? NO_ORIGIN : new URL(options.origin).origin;
+  // The page: only requests to its origin get X-CSRF and have their 401 looked at. Read at each
+  // use, as `location.href` moves with the SPA's navigations.
+  const page = () => (globalThis as { location?: Partial<Location> }).location;
+  const pageOrigin = () => page()?.origin ?? fallbackOrigin;
 
   let state: GatehouseState = { status: 'unknown' };
   // Bumped whenever the session's identity changes (a new session, or none). The answer to a
@@ -60,6 +95,8 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
   let warnedFor: string | undefined;
   let inFlight: Promise<GatehouseSession | null> | undefined;
   let providersCache: Promise<GatehouseProviders> | undefined;
+  // After close(), answers still on their way change nothing: no state, no timers, no events.
+  let closed = false;
 
   const gatewayNow = () => clock.now() + skew;
 
@@ -69,6 +106,7 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
   }
 
   function signedIn(session: GatehouseSession): void {
+    if (closed) return;
     if (state.status !== 'signed-in' || state.session.id !== session.id) epoch++;
     setState({ status: 'signed-in', session });
     schedule(session);
@@ -76,7 +114,7 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
 
   function signedOut(reason: SignedOutReason, detail: Omit<SignedOutEvent, 'reason'> = {}): void {
     timers.clear();
-    if (state.status === 'signed-out') return;
+    if (closed || state.status === 'signed-out') return;
     epoch++;
     setState({ status: 'signed-out', reason });
     events.emit('signedout', { reason, ...detail });
@@ -112,15 +150,19 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     return now >= expiresAt.getTime() || now >= idleExpiresAt.getTime() ? 'session_expired' : 'unauthenticated';
   }
 
-  /** True for a URL under the auth prefix on this origin: only the gateway itself answers there. */
-  function isAuthUrl(input: RequestInfo | URL): boolean {
-    const location = (globalThis as { location?: Location }).location;
-    const url = new URL(typeof input === 'object' && 'url' in input ? input.url : String(input), location?.href ?? 'http://localhost/');
-    return url.pathname.startsWith(`${prefix}/`) && (!location || url.origin === location.origin);
+  /** The request's URL when it goes to the page's own origin; undefined for any other origin. */
+  function ownUrl(input: RequestInfo | URL): URL | undefined {
+    try {
+      const origin = pageOrigin();
+      const url = new URL(typeof input === 'object' && 'url' in input ? input.url : String(input), page()?.href ?? `${origin}/`);
+      return url.origin === origin ? url : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
-  async function observe(input: RequestInfo | URL, response: Response, sentIn: number): Promise<void> {
-    if (response.status !== 401 || sentIn !== epoch) return;
+  async function observe(url: URL, response: Response, sentIn: number): Promise<void> {
+    if (closed || response.status !== 401 || sentIn !== epoch) return;
     let code: unknown;
     try {
       code = ((await response.clone().json()) as { error?: unknown }).error;
@@ -129,8 +171,9 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     }
     // Only the gateway's verdict on the session counts: a 401 `invalid_credentials` (a wrong
     // password) says nothing about the session, and neither does an API's own 401.
-    if (code !== 'unauthenticated' || sentIn !== epoch) return;
-    if (isAuthUrl(input)) {
+    if (closed || code !== 'unauthenticated' || sentIn !== epoch) return;
+    // Under the auth prefix on this origin, only the gateway itself answers.
+    if (url.pathname.startsWith(`${prefix}/`)) {
       signedOut(reasonFor401(), { code, status: 401 });
       return;
     }
@@ -145,18 +188,21 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     const headers = new Headers(request?.headers);
     new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+    // Another origin is not the gateway: no header (it would force a CORS preflight there and
+    // tell that site the page uses Gatehouse), and its 401 says nothing about our session.
+    const url = ownUrl(input);
     // OWASP CSRF cheat sheet, "custom request headers": another site cannot add it without a
     // CORS preflight, which the gateway never grants.
-    if (!SAFE_METHODS.has(method)) headers.set('x-csrf', '1');
+    if (url && !SAFE_METHODS.has(method)) headers.set('x-csrf', '1');
     const sentIn = epoch;
     // The cookie goes to our own origin only, whatever the caller asked for.
     const response = await send(input, { ...init, headers, credentials: 'same-origin' });
-    await observe(input, response, sentIn);
+    if (url) await observe(url, response, sentIn);
     return response;
   }
 
   /** A JSON exchange with `/auth`: the parsed body of a 2xx, a {@link GatehouseClientError} otherwise. */
-  async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+  async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -178,20 +224,24 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
       throw new GatehouseClientError('unexpected_redirect', response.status, `${method} ${prefix}${path} answered with a redirect.`);
     }
+    // Read before the body: a proxy's HTML 503 page still says when to come back.
+    const retryAfter = response.headers.get('retry-after')?.trim() ?? '';
+    const extra = /^\d+$/.test(retryAfter) ? { retryAfter: Number(retryAfter) } : {};
     const text = await response.text();
-    let json: { error?: unknown; message?: unknown } | null;
+    let json: unknown;
     try {
-      json = text === '' ? {} : (JSON.parse(text) as typeof json);
+      json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw new GatehouseClientError('invalid_response', response.status, `${method} ${prefix}${path} did not answer JSON.`);
+      throw new GatehouseClientError('invalid_response', response.status, `${method} ${prefix}${path} did not answer JSON.`, extra);
     }
+    // Every gateway answer is an object: `null`, a number or an array is someone else's.
+    if (!isObject(json)) throw new GatehouseClientError('invalid_response', response.status, `${method} ${prefix}${path} did not answer a JSON object.`, extra);
     if (response.ok) return json;
-    const retryAfter = response.headers.get('retry-after');
     throw new GatehouseClientError(
-      typeof json?.error === 'string' ? json.error : 'invalid_response',
+      typeof json.error === 'string' ? json.error : 'invalid_response',
       response.status,
-      typeof json?.message === 'string' ? json.message : `${method} ${prefix}${path} answered ${response.status}.`,
-      retryAfter !== null && Number.isFinite(Number(retryAfter)) ? { retryAfter: Number(retryAfter) } : {},
+      typeof json.message === 'string' ? json.message : `${method} ${prefix}${path} answered ${response.status}.`,
+      extra,
     );
   }
 
@@ -212,8 +262,9 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     pending = (async () => {
       try {
         const session = sessionFrom(await call('GET', '/session'));
-        // A sign-in or sign-out while this was on its way wins over this older answer.
-        if (sentIn !== epoch) return current();
+        // A sign-in or sign-out while this was on its way wins over this older answer; after
+        // close() the answer changes nothing.
+        if (closed || sentIn !== epoch) return current();
         signedIn(session);
         return session;
       } catch (error) {
@@ -230,14 +281,15 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
 
   async function login(input: LocalLogin | FederatedLogin): Promise<GatehouseSession | undefined> {
     if ('provider' in input) {
-      // The gateway checks returnTo again (same-origin paths only) and falls back to `/`.
-      const returnTo = input.returnTo ?? currentPath();
+      // Only a path on this origin, checked after normalising (`/.//evil.example` is another
+      // host); otherwise the current page. The gateway checks again and falls back to `/`.
+      const returnTo = [input.returnTo, currentPath()].find((path) => path !== undefined && isSameOriginPath(path, pageOrigin())) ?? '/';
       navigate(`${prefix}/login?provider=${encodeURIComponent(input.provider)}&returnTo=${encodeURIComponent(returnTo)}`);
       return undefined;
     }
     const session = sessionFrom(await call('POST', '/login', { username: input.username, password: input.password }));
     signedIn(session);
-    if (input.returnTo !== undefined && isSameOriginPath(input.returnTo)) navigate(input.returnTo);
+    if (input.returnTo !== undefined && isSameOriginPath(input.returnTo, pageOrigin())) navigate(input.returnTo);
     return session;
   }
 
@@ -261,24 +313,30 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       return providersCache;
     },
     async logout() {
-      const json = (await call('POST', '/logout')) as { redirect?: unknown };
-      // Only a web address: the end-session URL comes from the gateway, but a `javascript:` one
-      // would run in this page.
-      const redirect = typeof json.redirect === 'string' && /^https?:\/\//i.test(json.redirect) ? json.redirect : undefined;
+      let json: Record<string, unknown>;
+      try {
+        json = await call('POST', '/logout');
+      } catch (error) {
+        // The gateway expires the cookie before it touches the store: any answer at all (even a
+        // 503) means this browser is signed out. Only no answer (status 0) leaves it as it was.
+        if (error instanceof GatehouseClientError && error.status !== 0) signedOut('logout');
+        throw error;
+      }
+      const redirect = endSessionUrl(json.redirect);
       signedOut('logout');
       if (redirect) navigate(redirect);
       return redirect ? { redirect } : {};
     },
     async sessions() {
-      const json = (await call('GET', '/sessions')) as { sessions?: unknown };
-      return Array.isArray(json.sessions) ? (json.sessions as DeviceJson[]).map(toDevice) : [];
+      const json = await call('GET', '/sessions');
+      return Array.isArray(json.sessions) ? (json.sessions.filter(isObject) as unknown as DeviceJson[]).map(toDevice) : [];
     },
     async revoke(id) {
       await call('DELETE', `/sessions/${encodeURIComponent(id)}`);
       if (state.status === 'signed-in' && state.session.id === id) signedOut('revoked');
     },
     async revokeOthers() {
-      const json = (await call('DELETE', '/sessions')) as { revoked?: unknown };
+      const json = await call('DELETE', '/sessions');
       return typeof json.revoked === 'number' ? json.revoked : 0;
     },
     async changePassword({ currentPassword, newPassword }) {
@@ -287,6 +345,7 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       return session;
     },
     close() {
+      closed = true;
       timers.clear();
       events.clear();
     },

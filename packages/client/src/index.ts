@@ -7,6 +7,7 @@
 export { createGatehouseClient } from './client.js';
 export { type GatehouseClock, systemClock } from './clock.js';
 export { GatehouseClientError, type GatehouseErrorCode } from './errors.js';
+export { isSameOriginPath } from './lib/return-to.js';
 export type {
   ExpiringEvent,
   FederatedLogin,

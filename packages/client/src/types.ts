@@ -127,7 +127,11 @@ export interface LocalLogin {
 export interface FederatedLogin {
   /** A provider id from {@link GatehouseClient.providers}. */
   provider: string;
-  /** The path to come back to; default: the current page. The gateway refuses other origins. */
+  /**
+   * The path to come back to; default: the current page. Anything but a path on this origin
+   * (checked after normalising: `/.//evil.example` is `//evil.example`) is replaced by the current
+   * page; the gateway checks again.
+   */
   returnTo?: string;
 }
 
@@ -143,6 +147,13 @@ export interface GatehouseClientOptions {
   clock?: GatehouseClock;
   /** Top-level navigation (federated sign-in, provider logout, `returnTo`). Default: `location.assign`. */
   navigate?: (url: string) => void;
+  /**
+   * The page's origin where there is no `location` (tests, server-side rendering), e.g.
+   * `https://app.example`. Only requests to the page's origin get `X-CSRF` and have their 401
+   * looked at. In a browser `location.origin` is used and this is ignored; without either, only
+   * relative URLs count as the page's own.
+   */
+  origin?: string;
 }
 
 /**
@@ -155,11 +166,13 @@ export interface GatehouseClient {
   readonly state: GatehouseState;
   /**
    * `fetch` for requests to the gateway's origin (its API routes, protected files, `/auth`).
-   * Always `credentials: 'same-origin'`; unsafe methods (anything but GET, HEAD, OPTIONS) carry
-   * `X-CSRF: 1`, without which the gateway refuses them (403 `csrf_rejected`).
+   * Always `credentials: 'same-origin'`; unsafe methods (anything but GET, HEAD, OPTIONS) to the
+   * page's own origin carry `X-CSRF: 1`, without which the gateway refuses them (403
+   * `csrf_rejected`). A request to another origin is passed through as it is (no header), and its
+   * 401 changes nothing.
    *
    * It resolves with every Response, whatever its status, and rejects only where `fetch` does.
-   * A `401 {"error":"unauthenticated"}` additionally moves the client to signed out and emits
+   * A `401 {"error":"unauthenticated"}` from the page's origin additionally moves the client to signed out and emits
    * `signedout` before the Response is handed back, so the page can show its sign-in view from the
    * event alone. Under the auth prefix (only the gateway answers there) at once; elsewhere, where an
    * upstream API may answer 401 about its own credentials, after one `GET /auth/session` confirms
@@ -182,8 +195,9 @@ export interface GatehouseClient {
    */
   login(credentials: LocalLogin): Promise<GatehouseSession>;
   /**
-   * Sign-in through an OpenID provider: navigates to `/auth/login?provider=…&returnTo=…`. The
-   * gateway does the protocol and brings the browser back to `returnTo` with a session cookie;
+   * Sign-in through an OpenID provider: navigates to `/auth/login?provider=…&returnTo=…`, with
+   * `returnTo` only when it is a path on this origin (checked after normalising), the current page
+   * otherwise. The gateway does the protocol and brings the browser back to `returnTo` with a session cookie;
    * the page loads anew, so the promise has nothing to resolve with.
    */
   login(federated: FederatedLogin): Promise<void>;
@@ -192,7 +206,10 @@ export interface GatehouseClient {
   /**
    * Signs out (`POST /auth/logout`): the gateway ends the session and expires the cookie. Emits
    * `signedout` (reason `logout`); for a federated session the answer carries the provider's
-   * end-session URL, and the client navigates there (the provider sends the browser back).
+   * end-session URL, and the client navigates there (the provider sends the browser back) when it
+   * is `https:` (`http:` on localhost only) without userinfo. The gateway expires the cookie first,
+   * so any answer (even a 503) signs this client out; the error is still thrown. Only no answer
+   * (`network_error`) leaves the state as it was.
    */
   logout(): Promise<{ redirect?: string }>;
   /** The user's live sessions ("your devices"), newest first. */
@@ -206,6 +223,9 @@ export interface GatehouseClient {
    * session and continues this one under a fresh id; resolves with it.
    */
   changePassword(passwords: { currentPassword: string; newPassword: string }): Promise<GatehouseSession>;
-  /** Stops the expiry timers and drops every listener (e.g. when the app unmounts). */
+  /**
+   * Stops the expiry timers and drops every listener (e.g. when the app unmounts). Answers to
+   * requests still on their way change nothing after it: no state, no timers, no events.
+   */
   close(): void;
 }

@@ -45,13 +45,104 @@ describe('answers that are not the gateway’s JSON', () => {
     expect(fetch).toHaveBeenCalledWith('/gate/providers', expect.anything());
   });
 
-  it('logout navigates only to a web address', async () => {
-    const navigations: string[] = [];
-    for (const redirect of ['javascript:alert(document.domain)', 'data:text/html,hi', 'https://idp.example/logout?id_token_hint=x']) {
+  it('logout navigates only to an https address (http on loopback) without userinfo or backslashes; signed out either way', async () => {
+    const allowed: Record<string, string> = {
+      'https://idp.example/logout?id_token_hint=x': 'https://idp.example/logout?id_token_hint=x',
+      'HTTPS://IDP.example/logout': 'https://idp.example/logout',
+      'http://localhost:8080/logout': 'http://localhost:8080/logout',
+      'http://127.0.0.1/logout': 'http://127.0.0.1/logout',
+      'http://[::1]:3000/logout': 'http://[::1]:3000/logout',
+    };
+    const refused = [
+      'javascript:alert(document.domain)',
+      'data:text/html,hi',
+      'https://\\evil.example/',
+      'https:\\\\evil.example/',
+      'https://idp.example\\@evil.example/',
+      'http://evil.example/',
+      'http://localhost.evil.example/',
+      'https://user:pw@idp.example/',
+      'https://user@idp.example/',
+      'https://:pw@idp.example/',
+      '//evil.example/',
+      '/logout',
+      'not a url',
+      42,
+      null,
+    ];
+    for (const redirect of [...Object.keys(allowed), ...refused]) {
+      const navigations: string[] = [];
       const client = createGatehouseClient({ fetch: async () => json(200, { redirect }), navigate: (url) => navigations.push(url) });
-      await client.logout();
+      const expected = typeof redirect === 'string' ? allowed[redirect] : undefined;
+      expect(await client.logout(), String(redirect)).toEqual(expected ? { redirect: expected } : {});
+      expect(navigations, String(redirect)).toEqual(expected ? [expected] : []);
+      expect(client.state, String(redirect)).toEqual({ status: 'signed-out', reason: 'logout' });
     }
-    expect(navigations).toEqual(['https://idp.example/logout?id_token_hint=x']);
+  });
+
+  it('a 2xx body that is not a JSON object (null, a number, an array) is invalid_response, not a TypeError', async () => {
+    for (const body of [null, 42, 'ok', [], true]) {
+      const client = createGatehouseClient({ fetch: async () => json(200, body) });
+      for (const [name, run] of Object.entries({
+        logout: () => client.logout(),
+        sessions: () => client.sessions(),
+        revokeOthers: () => client.revokeOthers(),
+        providers: () => client.providers(),
+        session: () => client.refreshSession(),
+      })) {
+        const error = await run().catch((e: unknown) => e);
+        expect(error, `${name} ${JSON.stringify(body)}`).toBeInstanceOf(GatehouseClientError);
+        expect(error, `${name} ${JSON.stringify(body)}`).toMatchObject({ code: 'invalid_response', status: 200 });
+      }
+      // The logout got an answer: the gateway had expired the cookie before writing it.
+      expect(client.state).toEqual({ status: 'signed-out', reason: 'logout' });
+    }
+    // Entries that are not objects are skipped, not a TypeError.
+    const client = createGatehouseClient({
+      fetch: async (input) =>
+        String(input).endsWith('/providers')
+          ? json(200, { local: true, providers: [null, 'x', { id: 'test', loginUrl: '/auth/login?provider=test' }] })
+          : json(200, { sessions: [null, 7] }),
+    });
+    expect(await client.providers()).toEqual({ local: true, providers: [{ id: 'test', name: 'test', loginUrl: '/auth/login?provider=test' }] });
+    expect(await client.sessions()).toEqual([]);
+  });
+
+  it('an error page that is not JSON keeps its Retry-After', async () => {
+    const client = createGatehouseClient({
+      fetch: async () => new Response('<h1>503 Service Unavailable</h1>', { status: 503, headers: { 'content-type': 'text/html', 'retry-after': '30' } }),
+    });
+    const error = await client.login({ username: 'alice', password: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatehouseClientError);
+    expect(error).toMatchObject({ code: 'invalid_response', status: 503, retryAfter: 30 });
+  });
+
+  it("in a browser, the page's origin is location's: X-CSRF and the 401 check only for it", async () => {
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'location');
+    Object.defineProperty(globalThis, 'location', { value: { origin: 'https://app.example', href: 'https://app.example/orders/' }, configurable: true });
+    try {
+      const sent: [string, string | null][] = [];
+      const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        sent.push([String(input), new Headers(init?.headers).get('x-csrf')]);
+        return json(401, { error: 'unauthenticated' });
+      });
+      const client = createGatehouseClient({ fetch, origin: 'https://ignored.example' });
+      await client.fetch('https://other.example/auth/x', { method: 'POST' });
+      await client.fetch('https://ignored.example/auth/x', { method: 'POST' });
+      expect(client.state).toEqual({ status: 'unknown' });
+      await client.fetch('42', { method: 'POST' });
+      // Relative to location.href, under /orders/: not /auth, so the gateway is asked first.
+      expect(sent).toEqual([
+        ['https://other.example/auth/x', null],
+        ['https://ignored.example/auth/x', null],
+        ['42', '1'],
+        ['/auth/session', null],
+      ]);
+      expect(client.state).toEqual({ status: 'signed-out', reason: 'unauthenticated' });
+    } finally {
+      if (original) Object.defineProperty(globalThis, 'location', original);
+      else Reflect.deleteProperty(globalThis, 'location');
+    }
   });
 });
 

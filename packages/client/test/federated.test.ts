@@ -2,7 +2,7 @@
 // The client only navigates; the test plays the browser's part of those navigations.
 import { afterEach, describe, expect, it } from 'vitest';
 import { authorizeAtProvider, type OidcHarness, oidcHarness } from '../../gatehouse/test/helpers/oidc.js';
-import { createGatehouseClient, type SignedOutEvent } from '../src/index.js';
+import { createGatehouseClient, isSameOriginPath, type SignedOutEvent } from '../src/index.js';
 import { testBrowser } from './helpers/browser.js';
 
 let harness: OidcHarness | undefined;
@@ -47,6 +47,50 @@ describe('federated sign-in', () => {
     expect(new URL(redirect as string).searchParams.get('post_logout_redirect_uri')).toBe('https://gatehouse.test/');
     expect(events).toEqual([{ reason: 'logout' }]);
     expect((await browser.fetch('/auth/session')).status).toBe(401);
+  });
+
+  it('a returnTo that is not a path on this origin (also after normalising) is replaced by the current page', async () => {
+    const navigations: string[] = [];
+    const client = createGatehouseClient({ navigate: (url) => navigations.push(url), origin: 'https://gatehouse.test' });
+    const refused = [
+      '/.//evil.example',
+      '/%2e//evil.example',
+      '/%2E%2e//evil.example',
+      '/a/..//evil.example',
+      'https://evil.example',
+      '//evil.example',
+      '/\\evil.example',
+      '/\\\\evil.example',
+      '/x\n/evil.example',
+      'reports',
+      'javascript:alert(1)',
+    ];
+    for (const returnTo of refused) await client.login({ provider: 'test', returnTo });
+    // No location in Node: the current page is `/`.
+    expect(navigations).toEqual(refused.map(() => '/auth/login?provider=test&returnTo=%2F'));
+    navigations.length = 0;
+    for (const returnTo of ['/reports', '/a/../reports?x=//evil.example', '/a/.//b']) await client.login({ provider: 'test', returnTo });
+    expect(navigations).toEqual(['/reports', '/a/../reports?x=//evil.example', '/a/.//b'].map((r) => `/auth/login?provider=test&returnTo=${encodeURIComponent(r)}`));
+    // The same check, exported for pages that read ?returnTo= themselves (the example SPA).
+    expect(refused.filter((r) => isSameOriginPath(r, 'https://gatehouse.test'))).toEqual([]);
+    expect(isSameOriginPath('/reports', 'https://gatehouse.test')).toBe(true);
+  });
+
+  it('the current page is checked too: a page at //evil.example falls back to /', async () => {
+    const navigations: string[] = [];
+    const client = createGatehouseClient({ navigate: (url) => navigations.push(url) });
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'location');
+    Object.defineProperty(globalThis, 'location', {
+      value: { origin: 'https://gatehouse.test', pathname: '//evil.example/', search: '', hash: '' },
+      configurable: true,
+    });
+    try {
+      await client.login({ provider: 'test', returnTo: '/.//evil.example' });
+    } finally {
+      if (original) Object.defineProperty(globalThis, 'location', original);
+      else Reflect.deleteProperty(globalThis, 'location');
+    }
+    expect(navigations).toEqual(['/auth/login?provider=test&returnTo=%2F']);
   });
 
   it('without returnTo, comes back to the current page', async () => {

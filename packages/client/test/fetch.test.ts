@@ -22,7 +22,7 @@ afterEach(async () => {
 async function signedInClient(overrides: Parameters<typeof testGateway>[0] = {}) {
   gw = await testGateway(overrides);
   const browser = testBrowser(gw);
-  const client = createGatehouseClient({ fetch: browser.fetch, navigate: () => undefined });
+  const client = createGatehouseClient({ fetch: browser.fetch, origin: browser.origin, navigate: () => undefined });
   await client.login({ username: 'alice', password: PASSWORD });
   return { gw, browser, client };
 }
@@ -57,6 +57,42 @@ describe('client.fetch', () => {
     const response = await client.fetch(request);
     expect(response.status).toBe(200);
     expect(browser.sent.at(-1)?.headers).toMatchObject({ 'x-csrf': '1', accept: 'application/json' });
+  });
+
+  it('a request to another origin carries no X-CSRF, and its 401 "unauthenticated" changes nothing', async () => {
+    gw = await testGateway();
+    // A third-party API with CORS that answers 401 "unauthenticated" about its own credentials.
+    const browser = testBrowser(gw, {
+      crossOrigin: () => new Response(JSON.stringify({ error: 'unauthenticated' }), { status: 401, headers: { 'content-type': 'application/json' } }),
+    });
+    const client = createGatehouseClient({ fetch: browser.fetch, origin: browser.origin });
+    await client.login({ username: 'alice', password: PASSWORD });
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+    const sent = browser.sent.length;
+
+    for (const url of ['https://other.example/x', '//other.example/x', 'http://gatehouse.test/x', 'https://gatehouse.test:8443/x']) {
+      const response = await client.fetch(url, { method: 'POST', body: '{}' });
+      expect(response.status, url).toBe(401);
+      expect(browser.sent.at(-1)?.path, url).toBe(new URL(url, 'https://gatehouse.test/').href);
+      expect(browser.sent.at(-1)?.headers['x-csrf'], url).toBeUndefined();
+    }
+    await client.fetch(new Request('https://other.example/x', { method: 'DELETE' }));
+    expect(browser.sent.at(-1)?.headers['x-csrf']).toBeUndefined();
+    // No GET /auth/session to confirm, no sign-out: another site's 401 is about that site.
+    expect(browser.sent.slice(sent).map((s) => s.path)).toEqual([
+      'https://other.example/x',
+      'https://other.example/x',
+      'http://gatehouse.test/x',
+      'https://gatehouse.test:8443/x',
+      'https://other.example/x',
+    ]);
+    expect(events).toEqual([]);
+    expect(client.state.status).toBe('signed-in');
+
+    // The page's own origin, spelled absolutely, is the gateway: header added.
+    await client.fetch('https://gatehouse.test/files/report.txt', { method: 'POST' });
+    expect(browser.sent.at(-1)).toMatchObject({ path: '/files/report.txt', headers: { 'x-csrf': '1' } });
   });
 
   it("always sends credentials 'same-origin', whatever the caller asked", async () => {

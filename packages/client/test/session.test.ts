@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../gatehouse/src/errors.js';
 import { START, testGateway, type TestGateway } from '../../gatehouse/test/helpers/gateway.js';
 import { createGatehouseClient, type GatehouseState, type SignedOutEvent } from '../src/index.js';
-import { testBrowser } from './helpers/browser.js';
+import { fakeClock, testBrowser } from './helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const COOKIE = '__Host-gatehouse';
@@ -85,7 +85,17 @@ describe('login() and logout()', () => {
   it('local sign-in goes to returnTo when it is a same-origin path, and nowhere otherwise', async () => {
     const { client, navigations } = await setup();
     await client.login({ username: 'alice', password: PASSWORD, returnTo: '/reports?year=2026#top' });
-    for (const returnTo of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)', 'reports']) {
+    for (const returnTo of [
+      '//evil.example/',
+      'https://evil.example/',
+      '/\\evil.example',
+      'javascript:alert(1)',
+      'reports',
+      // Paths that normalise to `//evil.example`, another host.
+      '/.//evil.example',
+      '/%2e//evil.example',
+      '/a/..//evil.example',
+    ]) {
       await client.login({ username: 'alice', password: PASSWORD, returnTo });
     }
     expect(navigations).toEqual(['/reports?year=2026#top']);
@@ -116,6 +126,43 @@ describe('login() and logout()', () => {
     expect(replay?.statusCode).toBe(401);
   });
 
+  it('a failed logout (store down, 503) still signs this client out: the gateway expired the cookie first', async () => {
+    gw = await testGateway();
+    const browser = testBrowser(gw);
+    const clock = fakeClock(gw.clock);
+    const client = createGatehouseClient({ fetch: browser.fetch, clock, navigate: () => undefined });
+    await client.login({ username: 'alice', password: PASSWORD });
+    expect(clock.pending()).toBeGreaterThan(0);
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+    const store = gw.gatehouse.store;
+    const get = store.get;
+    store.get = () => Promise.reject(new StoreUnavailableError());
+    try {
+      await expect(client.logout()).rejects.toMatchObject({ name: 'GatehouseClientError', code: 'store_unavailable', status: 503 });
+    } finally {
+      store.get = get;
+    }
+    expect(browser.cookies.has(COOKIE)).toBe(false);
+    expect(events).toEqual([{ reason: 'logout' }]);
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'logout' });
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('a logout that got no answer at all (network_error) leaves the state as it was', async () => {
+    gw = await testGateway();
+    const browser = testBrowser(gw);
+    let online = true;
+    const client = createGatehouseClient({
+      fetch: (input, init) => (online ? browser.fetch(input, init) : Promise.reject(new TypeError('Failed to fetch'))),
+    });
+    const session = await client.login({ username: 'alice', password: PASSWORD });
+    online = false;
+    await expect(client.logout()).rejects.toMatchObject({ code: 'network_error', status: 0 });
+    expect(client.state).toEqual({ status: 'signed-in', session });
+    expect(browser.cookies.has(COOKIE)).toBe(true);
+  });
+
   it('providers() lists the sign-in methods, once', async () => {
     const { browser, client } = await setup();
     expect(await client.providers()).toEqual({ local: true, providers: [] });
@@ -129,7 +176,69 @@ describe('login() and logout()', () => {
     const after = await client.changePassword({ currentPassword: PASSWORD, newPassword: 'another long passphrase' });
     expect(after.id).not.toBe(before.id);
     expect(client.state).toEqual({ status: 'signed-in', session: after });
-    await expect(client.changePassword({ currentPassword: 'wrong', newPassword: 'x' })).rejects.toMatchObject({ status: expect.any(Number) });
+    await expect(client.changePassword({ currentPassword: 'wrong', newPassword: 'x' })).rejects.toMatchObject({
+      name: 'GatehouseClientError',
+      code: 'invalid_credentials',
+      status: 401,
+    });
+    // Refused, the password change leaves this session as it was.
+    expect(client.state).toEqual({ status: 'signed-in', session: after });
+  });
+});
+
+describe('close()', () => {
+  it('answers that arrive after close() set no timer, change no state and emit nothing', async () => {
+    gw = await testGateway();
+    const browser = testBrowser(gw);
+    const clock = fakeClock(gw.clock);
+    // Answers are held until released: they arrive after the app has unmounted (StrictMode, HMR).
+    let hold: Promise<void> | undefined;
+    let release = () => {};
+    const slowFetch: typeof fetch = async (input, init) => {
+      const response = await browser.fetch(input, init);
+      await hold;
+      return response;
+    };
+    const delay = () => {
+      hold = new Promise<void>((resolve) => {
+        release = () => {
+          hold = undefined;
+          resolve();
+        };
+      });
+    };
+    await createGatehouseClient({ fetch: browser.fetch }).login({ username: 'alice', password: PASSWORD });
+
+    // A session answer (200) after close().
+    const first = createGatehouseClient({ fetch: slowFetch, clock });
+    delay();
+    const pending = first.session();
+    first.close();
+    const heard: string[] = [];
+    first.on('change', (state) => heard.push(state.status));
+    first.on('expiring', () => heard.push('expiring'));
+    release();
+    expect(await pending).toBeNull();
+    expect(first.state).toEqual({ status: 'unknown' });
+    expect(clock.pending()).toBe(0);
+    clock.advance(60 * 60_000);
+    expect(browser.sent.at(-1)?.path).toBe('/auth/session');
+    expect(browser.sent.filter((s) => s.path === '/auth/session')).toHaveLength(1);
+
+    // A 401 after close(): no sign-out either.
+    const second = createGatehouseClient({ fetch: slowFetch, clock });
+    await second.login({ username: 'alice', password: PASSWORD });
+    await gw.inject({ method: 'POST', url: '/auth/logout', headers: { origin: browser.origin, 'sec-fetch-site': 'same-origin', 'x-csrf': '1', cookie: `${COOKIE}=${browser.cookies.get(COOKIE)}` } });
+    delay();
+    const answer = second.fetch('/auth/sessions');
+    second.close();
+    second.on('signedout', (event) => heard.push(event.reason));
+    second.on('change', (state) => heard.push(state.status));
+    release();
+    expect((await answer).status).toBe(401);
+    expect(second.state.status).toBe('signed-in');
+    expect(heard).toEqual([]);
+    expect(clock.pending()).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { GatehouseClientError, type GatehouseProvider, type SignedOutEvent } from '@gatehouse/client';
+import { GatehouseClientError, type GatehouseProvider, isSameOriginPath, type SignedOutEvent } from '@gatehouse/client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { gatehouse } from '../gatehouse';
 
@@ -17,11 +17,16 @@ const ENDED: Record<SignedOutEvent['reason'], string> = {
   logout: 'You signed out.',
 };
 
-/** The page to come back to after signing in: the gateway's `returnTo`, or this page without the sign-in parameters. */
+/**
+ * The page to come back to after signing in: the gateway's `returnTo` when it is a path on this
+ * origin (anyone can put `?returnTo=/.//evil.example` in a link), or this page without the sign-in
+ * parameters. The SDK checks again.
+ */
 function returnTarget(): string {
   const url = new URL(location.href);
   const returnTo = url.searchParams.get('returnTo');
-  if (returnTo) return returnTo;
+  if (returnTo && isSameOriginPath(returnTo)) return returnTo;
+  url.searchParams.delete('returnTo');
   url.searchParams.delete('login_error');
   return `${url.pathname}${url.search}${url.hash}`;
 }

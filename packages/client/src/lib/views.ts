@@ -66,6 +66,11 @@ export function toDevice(json: DeviceJson): GatehouseDevice {
 export function toProviders(json: Partial<GatehouseProviders>): GatehouseProviders {
   return {
     local: json.local === true,
-    providers: Array.isArray(json.providers) ? json.providers.map((p) => ({ id: p.id, name: p.name ?? p.id, loginUrl: p.loginUrl })) : [],
+    providers: Array.isArray(json.providers)
+      ? json.providers
+          // An entry that is not a provider (null, a string) is skipped, not a TypeError.
+          .filter((p) => typeof p === 'object' && p !== null && typeof p.id === 'string')
+          .map((p) => ({ id: p.id, name: p.name ?? p.id, loginUrl: p.loginUrl }))
+      : [],
   };
 }

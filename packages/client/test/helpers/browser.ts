@@ -16,21 +16,34 @@ export interface Sent {
 
 /** A browser profile at {@link ORIGIN}: its cookie jar, its `fetch`, its top-level navigations. */
 export interface TestBrowser {
+  /** The page's origin ({@link ORIGIN}): pass it as the client's `origin` option (there is no `location` in Node). */
+  origin: string;
   /** `fetch` as a same-origin page calls it (cookies sent by default, like a browser's 'same-origin'). */
   fetch: typeof fetch;
   /** A top-level navigation (Sec-Fetch-Mode: navigate), not following redirects. */
   navigate(url: string, site?: 'none' | 'same-origin' | 'cross-site'): Promise<{ status: number; location: string | undefined }>;
-  /** Every request the gateway received from this browser, in order. */
+  /** Every request the gateway (or, with `crossOrigin`, another origin) received from this browser, in order. */
   sent: Sent[];
   /** The jar's cookies, name → value. */
   cookies: Map<string, string>;
 }
 
+/** One request to another origin, as that origin received it. */
+export interface CrossOriginRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+}
+
 /**
  * A browser at the gateway's origin. Origin is sent on every non-GET/HEAD request and
  * `Sec-Fetch-Site: same-origin` on every one, as Chromium does for a same-origin fetch.
+ *
+ * @param options.crossOrigin answers requests to any other origin (a CORS-enabled third-party
+ *   API: no cookie of ours goes there, `Sec-Fetch-Site: cross-site`, Origin on every request).
+ *   Without it such a request fails as a browser's does without CORS.
  */
-export function testBrowser(gw: TestGateway): TestBrowser {
+export function testBrowser(gw: TestGateway, options: { crossOrigin?: (request: CrossOriginRequest) => Response } = {}): TestBrowser {
   const cookies = new Map<string, string>();
   const sent: Sent[] = [];
 
@@ -69,6 +82,13 @@ export function testBrowser(gw: TestGateway): TestBrowser {
     new Headers(init.headers ?? request?.headers).forEach((value, name) => {
       headers[name] = value;
     });
+    if (url.origin !== ORIGIN && options.crossOrigin) {
+      Object.assign(headers, { origin: ORIGIN, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' });
+      const credentials = init.credentials ?? request?.credentials;
+      const res = options.crossOrigin({ method, url, headers });
+      sent.push({ method, path: url.href, headers, status: res.status, credentials });
+      return res;
+    }
     headers['sec-fetch-site'] = 'same-origin';
     headers['sec-fetch-mode'] = 'cors';
     headers['sec-fetch-dest'] = 'empty';
@@ -94,6 +114,7 @@ export function testBrowser(gw: TestGateway): TestBrowser {
   }) as typeof fetch;
 
   return {
+    origin: ORIGIN,
     fetch: browserFetch,
     sent,
     cookies,
