@@ -113,6 +113,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       });
   const store = backend.store;
   const coordination = deps.coordination ?? backend.coordination;
+  // A caller's coordination replaces the backend's: release that one's share of the connection.
+  if (deps.coordination && backend.coordination !== deps.coordination) await backend.coordination.close();
   // Observability (issue 5): no-op unless `metrics.enabled`; the store comes back timed when it is.
   const { metrics, store: observedStore } = createGatewayMetrics(config, store);
   const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
