@@ -60,6 +60,8 @@ export function useSession(client: GatehouseClient): SessionView {
     // Back/forward cache: a page restored from it is the DOM as it was when the user left, maybe
     // signed in, while the session may have ended since. pagehide hides the page before it is
     // frozen; pageshow asks the gateway (GET /auth/session is no-store) and only then shows it.
+    // refreshSession() never answers with a request sent before the call, so not with one that
+    // was on its way when the page was frozen: the answer is from after the restore.
     const onHide = (event: PageTransitionEvent) => {
       if (event.persisted) document.documentElement.classList.add(RESTORING_CLASS);
     };

@@ -93,7 +93,11 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
   // fire at or after the gateway's expiry, never while the gateway still honours the session.
   let skew = 0;
   let warnedFor: string | undefined;
-  let inFlight: Promise<GatehouseSession | null> | undefined;
+  // Numbers the requests in the order they are sent (the last one's number). An answer to a
+  // request sent before request n may describe the session as it was before n's answer.
+  let sent = 0;
+  // The GET /auth/session being shared, with its number (none yet: it leaves in a microtask).
+  let inFlight: { seq?: number; promise: Promise<GatehouseSession | null> } | undefined;
   let providersCache: Promise<GatehouseProviders> | undefined;
   // After close(), answers still on their way change nothing: no state, no timers, no events.
   let closed = false;
@@ -137,7 +141,7 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     if (idleExpiresAt < expiresAt) {
       timers.at(local(idleExpiresAt) + IDLE_CHECK_GRACE_MS, () => {
         // A failure (offline) leaves the state as it is: the next request will tell.
-        refreshSession().catch(() => undefined);
+        refresh(sent).catch(() => undefined);
       });
     }
   }
@@ -161,10 +165,12 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     }
   }
 
-  async function observe(url: URL, response: Response, sentIn: number): Promise<void> {
+  /** Reads a 401 `unauthenticated` from the page's origin. `seq`: the request's number. */
+  async function observe(url: URL, response: Response, sentIn: number, seq: number): Promise<void> {
     if (closed || response.status !== 401 || sentIn !== epoch) return;
     let code: unknown;
     try {
+      // Cloned before the first await, so before the caller can read the body.
       code = ((await response.clone().json()) as { error?: unknown }).error;
     } catch {
       return;
@@ -178,9 +184,10 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       return;
     }
     // Elsewhere (/api/…) an upstream may answer 401 "unauthenticated" about its own credentials:
-    // the gateway is asked (one request, shared by concurrent callers) before the user is sent
-    // to the sign-in page. Its 401 signs the client out through this very function.
-    await refreshSession().catch(() => undefined);
+    // the gateway is asked before the user is sent to the sign-in page. Its 401 signs the client
+    // out through this very function. Only a request sent after this one can confirm it: an
+    // older one's 200 may predate the end of the session.
+    await refresh(seq).catch(() => undefined);
   }
 
   async function gatewayFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
@@ -195,9 +202,16 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     // CORS preflight, which the gateway never grants.
     if (url && !SAFE_METHODS.has(method)) headers.set('x-csrf', '1');
     const sentIn = epoch;
+    const seq = ++sent;
     // The cookie goes to our own origin only, whatever the caller asked for.
     const response = await send(input, { ...init, headers, credentials: 'same-origin' });
-    if (url) await observe(url, response, sentIn);
+    if (url) {
+      const seen = observe(url, response, sentIn, seq);
+      // Under the auth prefix the 401 is the gateway's verdict: signed out before the Response is
+      // handed back. Elsewhere it needs a GET /auth/session to confirm, which the caller does not
+      // wait for (its signal does not cover it, and it could hang): `signedout` follows.
+      if (url.pathname.startsWith(`${prefix}/`)) await seen;
+    }
     return response;
   }
 
@@ -254,14 +268,21 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
     return state.status === 'signed-in' ? state.session : null;
   }
 
-  function refreshSession(): Promise<GatehouseSession | null> {
-    // Concurrent callers share one request.
-    if (inFlight) return inFlight;
-    const sentIn = epoch;
-    let pending: Promise<GatehouseSession | null> | undefined;
-    pending = (async () => {
+  /**
+   * `GET /auth/session`, shared with the one in flight only when that one was (or will be) sent
+   * after request number `after`: an answer to an older request may be stale.
+   */
+  function refresh(after: number): Promise<GatehouseSession | null> {
+    if (inFlight && (inFlight.seq === undefined || inFlight.seq > after)) return inFlight.promise;
+    const entry = {} as NonNullable<typeof inFlight>;
+    entry.promise = (async () => {
+      // Sent in a microtask: callers in the same task share it, as it leaves after all of them.
+      await Promise.resolve();
+      const sentIn = epoch;
       try {
-        const session = sessionFrom(await call('GET', '/session'));
+        const answer = call('GET', '/session');
+        entry.seq = sent; // numbered synchronously by gatewayFetch
+        const session = sessionFrom(await answer);
         // A sign-in or sign-out while this was on its way wins over this older answer; after
         // close() the answer changes nothing.
         if (closed || sentIn !== epoch) return current();
@@ -272,12 +293,25 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
         if (error instanceof GatehouseClientError && error.code === 'unauthenticated') return current();
         throw error;
       } finally {
-        if (inFlight === pending) inFlight = undefined;
+        if (inFlight === entry) inFlight = undefined;
       }
     })();
-    inFlight = pending;
-    return pending;
+    inFlight = entry;
+    return entry.promise;
   }
+
+  /** A fresh answer: never one to a request sent before the call. */
+  const refreshSession = () => refresh(sent);
+
+  // setTimeout does not count the time a machine sleeps: when the page is back (visible, online,
+  // focused) the timers whose time passed run at once. Nothing to listen to outside a browser.
+  const view = globalThis as { document?: Document; addEventListener?: Window['addEventListener']; removeEventListener?: Window['removeEventListener'] };
+  const doc = view.document;
+  const wake = () => {
+    if (!closed && doc?.visibilityState !== 'hidden') timers.due();
+  };
+  doc?.addEventListener?.('visibilitychange', wake);
+  for (const type of ['online', 'focus']) view.addEventListener?.(type, wake);
 
   async function login(input: LocalLogin | FederatedLogin): Promise<GatehouseSession | undefined> {
     if ('provider' in input) {
@@ -298,7 +332,8 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       return state;
     },
     fetch: gatewayFetch,
-    session: () => (state.status === 'unknown' ? refreshSession() : Promise.resolve(current())),
+    // Any answer will do while the state is unknown: shares whatever request is on its way.
+    session: () => (state.status === 'unknown' ? refresh(0) : Promise.resolve(current())),
     refreshSession,
     on: (event, listener) => events.on(event, listener),
     login: login as GatehouseClient['login'],
@@ -348,6 +383,8 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       closed = true;
       timers.clear();
       events.clear();
+      doc?.removeEventListener?.('visibilitychange', wake);
+      for (const type of ['online', 'focus']) view.removeEventListener?.(type, wake);
     },
   };
   return client;

@@ -108,7 +108,11 @@ export interface GatehouseEvents {
   change: GatehouseState;
   /** The session ended (or turned out not to exist). Fired once per transition. */
   signedout: SignedOutEvent;
-  /** The absolute expiry is `expiryWarningMs` away (once per session). */
+  /**
+   * The absolute expiry is `expiryWarningMs` away (once per session). After the machine slept
+   * past that point, it fires when the page is visible, focused or online again (`remainingMs`
+   * may then be 0, followed at once by `signedout`).
+   */
   expiring: ExpiringEvent;
 }
 
@@ -172,18 +176,30 @@ export interface GatehouseClient {
    * 401 changes nothing.
    *
    * It resolves with every Response, whatever its status, and rejects only where `fetch` does.
-   * A `401 {"error":"unauthenticated"}` from the page's origin additionally moves the client to signed out and emits
-   * `signedout` before the Response is handed back, so the page can show its sign-in view from the
-   * event alone. Under the auth prefix (only the gateway answers there) at once; elsewhere, where an
-   * upstream API may answer 401 about its own credentials, after one `GET /auth/session` confirms
-   * that the session is gone. Redirects are left to `init.redirect`: the gateway never answers a fetch with a
+   * A `401 {"error":"unauthenticated"}` from the page's origin additionally moves the client to
+   * signed out and emits `signedout`, so the page can show its sign-in view from the event alone.
+   * Under the auth prefix (only the gateway answers there) this happens before the Response is
+   * handed back. Elsewhere, where an upstream API may answer 401 about its own credentials, the
+   * Response is handed back at once and a `GET /auth/session` confirms in the background that the
+   * session is gone; `signedout` follows its 401. The caller never waits for the confirmation, so
+   * a slow or hung gateway cannot hold it (the caller's `AbortSignal` covers only its own request).
+   * Only a `GET /auth/session` sent after the 401'd request can confirm: an older one's 200 may
+   * predate the end of the session. Redirects are left to `init.redirect`: the gateway never answers a fetch with a
    * redirect to a login page (only top-level navigations are redirected), so a request cannot end
    * in a cross-origin login page.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** The session: the cached one when the state is known, otherwise `GET /auth/session`. Null when signed out. */
+  /**
+   * The session: the cached one when the state is known, otherwise `GET /auth/session` (shared
+   * with one already on its way). Null when signed out.
+   */
   session(): Promise<GatehouseSession | null>;
-  /** Asks the gateway again (`GET /auth/session`), which also slides the idle expiry. Null when signed out. */
+  /**
+   * Asks the gateway again (`GET /auth/session`), which also slides the idle expiry. Null when
+   * signed out. The answer is never one to a request sent before the call (one already on its
+   * way may describe the session as it was, e.g. before the page went into the back/forward
+   * cache); calls made in the same task share one request.
+   */
   refreshSession(): Promise<GatehouseSession | null>;
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof GatehouseEvents>(event: E, listener: (payload: GatehouseEvents[E]) => void): () => void;
@@ -224,8 +240,9 @@ export interface GatehouseClient {
    */
   changePassword(passwords: { currentPassword: string; newPassword: string }): Promise<GatehouseSession>;
   /**
-   * Stops the expiry timers and drops every listener (e.g. when the app unmounts). Answers to
-   * requests still on their way change nothing after it: no state, no timers, no events.
+   * Stops the expiry timers, drops every listener and removes the client's own `visibilitychange`,
+   * `focus` and `online` listeners (e.g. when the app unmounts). Answers to requests still on
+   * their way change nothing after it: no state, no timers, no events.
    */
   close(): void;
 }

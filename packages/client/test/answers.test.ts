@@ -130,8 +130,10 @@ describe('answers that are not the gateway’s JSON', () => {
       await client.fetch('https://other.example/auth/x', { method: 'POST' });
       await client.fetch('https://ignored.example/auth/x', { method: 'POST' });
       expect(client.state).toEqual({ status: 'unknown' });
+      const ended = new Promise((resolve) => client.on('signedout', resolve));
       await client.fetch('42', { method: 'POST' });
       // Relative to location.href, under /orders/: not /auth, so the gateway is asked first.
+      await ended;
       expect(sent).toEqual([
         ['https://other.example/auth/x', null],
         ['https://ignored.example/auth/x', null],

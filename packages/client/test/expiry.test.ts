@@ -1,14 +1,17 @@
 // Expiry with one clock shared by the gateway and the client: time moves, nothing sleeps.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { START, testGateway, type TestGateway } from '../../gatehouse/test/helpers/gateway.js';
 import { createGatehouseClient, type ExpiringEvent, type GatehouseState, type SignedOutEvent } from '../src/index.js';
-import { fakeClock, next, testBrowser } from './helpers/browser.js';
+import { type FakePage, fakeClock, fakePage, next, testBrowser } from './helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MINUTE = 60_000;
 
 let gw: TestGateway | undefined;
+let page: FakePage | undefined;
 afterEach(async () => {
+  page?.restore();
+  page = undefined;
   await gw?.close();
   gw = undefined;
 });
@@ -121,6 +124,58 @@ describe('idle expiry', () => {
     clock.advance(idleExpiresAt + 1_000 - gwNow());
     expect(await ended).toEqual({ reason: 'session_expired', code: 'unauthenticated', status: 401 });
     expect(client.state).toEqual({ status: 'signed-out', reason: 'session_expired' });
+  });
+});
+
+describe('after the machine slept', () => {
+  // setTimeout does not count time asleep: a laptop closed for an hour finds its timers still
+  // waiting. `clock.sleep` moves time without running them, as a suspended machine does.
+  it('runs the timers whose time passed as soon as the page is visible again', async () => {
+    page = fakePage();
+    const { clock, client, expiring, signedOut } = await setup({ idleTimeout: '10m', absoluteTimeout: '10m' });
+    expect(page.listeners()).toBe(3);
+    page.hide();
+    clock.sleep(11 * MINUTE);
+    clock.advance(0);
+    // The timers alone would wait another 9 and 10 minutes.
+    expect(expiring).toEqual([]);
+    expect(signedOut).toEqual([]);
+
+    page.show();
+    expect(expiring).toMatchObject([{ remainingMs: 0 }]);
+    expect(signedOut).toEqual([{ reason: 'session_expired' }]);
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'session_expired' });
+    expect(clock.pending()).toBe(0);
+
+    client.close();
+    expect(page.listeners()).toBe(0);
+  });
+
+  it('checks on focus and online too, but not while the page is hidden; a timer not yet due keeps waiting', async () => {
+    page = fakePage();
+    const { clock, expiring, signedOut } = await setup({ idleTimeout: '10m', absoluteTimeout: '10m' });
+    clock.sleep(9 * MINUTE + 30_000);
+    page.dispatch('focus');
+    expect(expiring).toMatchObject([{ remainingMs: 30_000 }]);
+    expect(signedOut).toEqual([]);
+
+    page.hide();
+    clock.sleep(MINUTE);
+    page.dispatch('online');
+    expect(signedOut).toEqual([]);
+    page.show();
+    expect(signedOut).toEqual([{ reason: 'session_expired' }]);
+    expect(expiring).toHaveLength(1);
+  });
+
+  it('asks the gateway at once when the idle expiry passed during the sleep', async () => {
+    page = fakePage();
+    const { clock, browser, client, signedOut } = await setup({ idleTimeout: '5m', absoluteTimeout: '1h' });
+    clock.sleep(6 * MINUTE);
+    page.dispatch('online');
+    await vi.waitFor(() => expect(signedOut).toEqual([{ reason: 'session_expired', code: 'unauthenticated', status: 401 }]));
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'session_expired' });
+    expect(browser.sent.at(-1)).toMatchObject({ path: '/auth/session', status: 401 });
   });
 });
 

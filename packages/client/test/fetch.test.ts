@@ -2,7 +2,8 @@
 // cookie always goes along, and the gateway's 401 (and only the gateway's) signs the client out.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { login, testGateway, type TestGateway } from '../../gatehouse/test/helpers/gateway.js';
 import { createGatehouseClient, type GatehouseState, type SignedOutEvent } from '../src/index.js';
 import { next, testBrowser } from './helpers/browser.js';
@@ -102,7 +103,7 @@ describe('client.fetch', () => {
     expect(browser.sent.at(-1)?.credentials).toBe('same-origin');
   });
 
-  it('a 401 from the gateway emits signedout before the Response is returned, and the Response is still handed back', async () => {
+  it('a 401 from /auth emits signedout before the Response is returned; from elsewhere once GET /auth/session confirms it', async () => {
     const { gw, browser, client } = await signedInClient();
     const session = client.state.status === 'signed-in' ? client.state.session : undefined;
     const changes: GatehouseState[] = [];
@@ -119,7 +120,8 @@ describe('client.fetch', () => {
     });
     expect(revoke.statusCode).toBe(200);
 
-    const response = await client.fetch('/files/report.txt');
+    // Under /auth only the gateway answers: its 401 is the verdict, signed out before the Response.
+    const response = await client.fetch('/auth/sessions');
     expect(events).toEqual([{ reason: 'unauthenticated', code: 'unauthenticated', status: 401 }]);
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: 'unauthenticated', message: 'Sign-in required.' });
@@ -132,8 +134,93 @@ describe('client.fetch', () => {
     const requests = browser.sent.length;
     expect(await client.session()).toBeNull();
     expect(browser.sent.length).toBe(requests);
-    await client.fetch('/files/report.txt');
+    await client.fetch('/auth/sessions');
     expect(events).toHaveLength(1);
+  });
+
+  it('a 401 from outside /auth is confirmed in the background: the Response comes back at once, signedout follows', async () => {
+    const { gw, browser, client } = await signedInClient();
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+    await gw.inject({ method: 'POST', url: '/auth/logout', headers: { origin: browser.origin, 'sec-fetch-site': 'same-origin', 'x-csrf': '1', cookie: `${COOKIE}=${browser.cookies.get(COOKIE)}` } });
+
+    const ended = next<SignedOutEvent>((listener) => client.on('signedout', listener));
+    const response = await client.fetch('/files/report.txt');
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'unauthenticated', message: 'Sign-in required.' });
+    expect(await ended).toEqual({ reason: 'unauthenticated', code: 'unauthenticated', status: 401 });
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'unauthenticated' });
+    expect(browser.sent.slice(-2).map((s) => `${s.method} ${s.path} → ${s.status}`)).toEqual(['GET /files/report.txt → 401', 'GET /auth/session → 401']);
+    expect(events).toHaveLength(1);
+  });
+
+  it('a confirming GET /auth/session that hangs does not hang the caller', async () => {
+    const { gw, browser } = await signedInClient();
+    // GET /auth/session is answered by the gateway but never reaches the page until released.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const hangingFetch: typeof fetch = async (input, init) => {
+      const response = await browser.fetch(input, init);
+      if (String(input) === '/auth/session') await gate;
+      return response;
+    };
+    const client = createGatehouseClient({ fetch: hangingFetch });
+    await client.login({ username: 'alice', password: PASSWORD });
+    await gw.inject({ method: 'POST', url: '/auth/logout', headers: { origin: browser.origin, 'sec-fetch-site': 'same-origin', 'x-csrf': '1', cookie: `${COOKIE}=${browser.cookies.get(COOKIE)}` } });
+    const ended = next<SignedOutEvent>((listener) => client.on('signedout', listener));
+
+    const outcome = await Promise.race([client.fetch('/files/report.txt').then((r) => r.status), delay(500).then(() => 'still waiting')]);
+    expect(outcome).toBe(401);
+    await vi.waitFor(() => expect(browser.sent.at(-1)?.path).toBe('/auth/session'));
+    expect(client.state.status).toBe('signed-in');
+    release();
+    expect(await ended).toEqual({ reason: 'unauthenticated', code: 'unauthenticated', status: 401 });
+  });
+
+  it('a GET /auth/session sent before the 401 cannot confirm the session: a new one is asked', async () => {
+    const { gw, browser } = await signedInClient();
+    // Holds the answer to the first GET /auth/session: the gateway answered 200 while the
+    // session still lived, and the answer reaches the page only after the session ended.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reachedGate = () => {};
+    const held = new Promise<void>((resolve) => {
+      reachedGate = resolve;
+    });
+    let holdNext = true;
+    const slowFetch: typeof fetch = async (input, init) => {
+      const response = await browser.fetch(input, init);
+      if (String(input) === '/auth/session' && holdNext) {
+        holdNext = false;
+        reachedGate();
+        await gate;
+      }
+      return response;
+    };
+    const client = createGatehouseClient({ fetch: slowFetch });
+    await client.login({ username: 'alice', password: PASSWORD });
+    const events: SignedOutEvent[] = [];
+    client.on('signedout', (event) => events.push(event));
+
+    const stale = client.refreshSession();
+    await held;
+    await gw.inject({ method: 'POST', url: '/auth/logout', headers: { origin: browser.origin, 'sec-fetch-site': 'same-origin', 'x-csrf': '1', cookie: `${COOKIE}=${browser.cookies.get(COOKIE)}` } });
+    expect((await client.fetch('/files/report.txt')).status).toBe(401);
+    // Not the held 200 but a new request confirms: the session is gone.
+    await vi.waitFor(() => expect(events).toEqual([{ reason: 'unauthenticated', code: 'unauthenticated', status: 401 }]));
+    release();
+    // The older answer, arriving last, changes nothing.
+    expect(await stale).toBeNull();
+    expect(client.state).toEqual({ status: 'signed-out', reason: 'unauthenticated' });
+    expect(browser.sent.slice(-3).map((s) => `${s.method} ${s.path} → ${s.status}`)).toEqual([
+      'GET /auth/session → 200',
+      'GET /files/report.txt → 401',
+      'GET /auth/session → 401',
+    ]);
   });
 
   it("an API's own 401 does not sign the user out: the client asks the gateway first", async () => {
@@ -150,6 +237,8 @@ describe('client.fetch', () => {
     const response = await client.fetch('/api/strict/thing');
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: 'unauthenticated', message: 'upstream says no' });
+    // The confirmation runs after the Response is handed back.
+    await vi.waitFor(() => expect(browser.sent.at(-1)?.path).toBe('/auth/session'));
     expect(browser.sent.slice(-2).map((s) => `${s.method} ${s.path} → ${s.status}`)).toEqual([
       'GET /api/strict/thing → 401',
       'GET /auth/session → 200',

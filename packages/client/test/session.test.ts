@@ -1,9 +1,9 @@
 // Session, sign-in, sign-out and the devices list against a real gateway.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../gatehouse/src/errors.js';
 import { START, testGateway, type TestGateway } from '../../gatehouse/test/helpers/gateway.js';
 import { createGatehouseClient, type GatehouseState, type SignedOutEvent } from '../src/index.js';
-import { fakeClock, testBrowser } from './helpers/browser.js';
+import { fakeClock, next, testBrowser } from './helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const COOKIE = '__Host-gatehouse';
@@ -62,6 +62,35 @@ describe('session()', () => {
     expect(a).toEqual(session);
     expect(b).toBe(a);
     expect(requests(browser)).toEqual(['GET /auth/session → 401', 'POST /auth/login → 200', 'GET /auth/session → 200']);
+  });
+
+  it('refreshSession() never answers with a request sent before the call (a page back from the bfcache asks anew)', async () => {
+    const { browser, client } = await setup();
+    await client.login({ username: 'alice', password: PASSWORD });
+    // The first GET /auth/session is held: sent before the page was frozen, say.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    const slowFetch: typeof fetch = async (input, init) => {
+      const response = await browser.fetch(input, init);
+      if (held++ === 0) await gate;
+      return response;
+    };
+    const slow = createGatehouseClient({ fetch: slowFetch });
+    const old = slow.refreshSession();
+    await vi.waitFor(() => expect(held).toBe(1));
+    // session() with the state unknown takes any answer: it shares the request on its way.
+    const any = slow.session();
+    // Asked after that request left: a new request, answered while the old one still hangs.
+    const fresh = slow.refreshSession();
+    await vi.waitFor(() => expect(requests(browser).slice(-2)).toEqual(['GET /auth/session → 200', 'GET /auth/session → 200']));
+    expect(await fresh).toMatchObject({ user: { username: 'alice' } });
+    release();
+    expect(await old).toMatchObject({ user: { username: 'alice' } });
+    expect(await any).toBe(await old);
+    expect(requests(browser).filter((r) => r.startsWith('GET /auth/session'))).toHaveLength(2);
   });
 
   it('a store outage is an error, not a sign-out', async () => {
@@ -263,7 +292,9 @@ describe('the devices list', () => {
     phone.on('signedout', (event) => phoneEvents.push(event));
     await laptop.revoke(phoneSession.id);
     expect(phone.state.status).toBe('signed-in'); // nothing tells it yet…
+    const ended = next<SignedOutEvent>((listener) => phone.on('signedout', listener));
     expect((await phone.fetch('/files/report.txt')).status).toBe(401); // …until its next request
+    await ended; // once GET /auth/session confirmed it
     expect(phoneEvents).toEqual([{ reason: 'unauthenticated', code: 'unauthenticated', status: 401 }]);
     expect((await laptop.sessions()).map((d) => d.id)).toEqual([laptopSession.id]);
 

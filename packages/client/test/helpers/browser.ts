@@ -131,9 +131,18 @@ export function testBrowser(gw: TestGateway, options: { crossOrigin?: (request: 
 export interface FakeClock extends GatehouseClock {
   /** Moves time forward by `ms`, running every timer that falls due, in order. */
   advance(ms: number): void;
+  /**
+   * The machine sleeps for `ms`: time moves, timers do not run, and their delays do not count
+   * the time asleep (browsers time `setTimeout` with a clock that stops during sleep), so each
+   * pending timer now falls due `ms` later than it would have.
+   */
+  sleep(ms: number): void;
   /** Timers not yet run. */
   pending(): number;
 }
+
+/** More timer runs than this in one {@link FakeClock.advance} is a timer re-arming itself forever. */
+const MAX_RUNS = 10_000;
 
 /**
  * @param gatewayClock the gateway's clock, moved along with this one
@@ -147,7 +156,9 @@ export function fakeClock(gatewayClock: TestClock, offsetMs = 0): FakeClock {
     now,
     setTimeout(callback, ms) {
       const id = nextId++;
-      timers.set(id, { at: now() + Math.max(0, ms), callback });
+      // As a browser does: the delay is a WebIDL `long` (ToInt32, so anything past 2^31 - 1 ms
+      // wraps, 30 days to a negative number), and a negative delay is 0: it fires at once.
+      timers.set(id, { at: now() + Math.max(0, Math.trunc(ms) | 0), callback });
       return id;
     },
     clearTimeout(handle) {
@@ -156,15 +167,78 @@ export function fakeClock(gatewayClock: TestClock, offsetMs = 0): FakeClock {
     pending: () => timers.size,
     advance(ms) {
       const end = now() + ms;
-      for (;;) {
+      for (let runs = 0; ; runs++) {
         const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
         if (!due) break;
+        if (runs === MAX_RUNS) throw new Error(`${MAX_RUNS} timers ran without time moving past ${new Date(due[1].at).toISOString()}: a timer re-arms itself`);
         const [id, timer] = due;
         timers.delete(id);
         if (timer.at > now()) gatewayClock.advance(timer.at - now());
         timer.callback();
       }
       if (end > now()) gatewayClock.advance(end - now());
+    },
+    sleep(ms) {
+      gatewayClock.advance(ms);
+      for (const timer of timers.values()) timer.at += ms;
+    },
+  };
+}
+
+/**
+ * A page's `document` and `window` events, installed on `globalThis` (Node has neither): what
+ * the client listens to in order to notice that the machine woke up. Call `restore()` after.
+ */
+export interface FakePage {
+  /** The tab becomes visible again: `visibilitychange` with `visibilityState` "visible". */
+  show(): void;
+  /** The tab is hidden (`visibilitychange`, "hidden"). */
+  hide(): void;
+  /** A window event: `online`, `focus`. */
+  dispatch(type: 'online' | 'focus'): void;
+  /** How many listeners the client has on `document` and `window` together. */
+  listeners(): number;
+  restore(): void;
+}
+
+export function fakePage(): FakePage {
+  const document = new EventTarget() as EventTarget & { visibilityState: DocumentVisibilityState };
+  document.visibilityState = 'visible';
+  const window = new EventTarget();
+  let count = 0;
+  const counted = (target: EventTarget) => {
+    const add = target.addEventListener.bind(target);
+    const remove = target.removeEventListener.bind(target);
+    return {
+      addEventListener: (...args: Parameters<EventTarget['addEventListener']>) => {
+        count++;
+        add(...args);
+      },
+      removeEventListener: (...args: Parameters<EventTarget['removeEventListener']>) => {
+        count--;
+        remove(...args);
+      },
+    };
+  };
+  Object.assign(document, counted(document));
+  const g = globalThis as Record<string, unknown>;
+  const saved = ['document', 'addEventListener', 'removeEventListener'].map((name) => [name, Object.getOwnPropertyDescriptor(g, name)] as const);
+  Object.defineProperty(g, 'document', { value: document, configurable: true, writable: true });
+  for (const [name, fn] of Object.entries(counted(window))) Object.defineProperty(g, name, { value: fn, configurable: true, writable: true });
+  const visibility = (state: DocumentVisibilityState) => {
+    document.visibilityState = state;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+  return {
+    show: () => visibility('visible'),
+    hide: () => visibility('hidden'),
+    dispatch: (type) => window.dispatchEvent(new Event(type)),
+    listeners: () => count,
+    restore() {
+      for (const [name, descriptor] of saved) {
+        if (descriptor) Object.defineProperty(g, name, descriptor);
+        else Reflect.deleteProperty(g, name);
+      }
     },
   };
 }
