@@ -32,8 +32,8 @@ const urlPath = z
 const storeUrl = z
   .string()
   .regex(
-    /^(memory|sqlite:.+|rediss?:\/\/.+|redis-sentinel:\/\/.+|redis-cluster:\/\/.+|postgres(ql)?:\/\/.+)$/,
-    'must be "memory", "sqlite:<path>", "redis://host:port", "rediss://…", "redis-sentinel://host:port,…/<master>", "redis-cluster://host:port,…" or "postgres://…".',
+    /^(memory|sqlite:.+|rediss?:\/\/.+|rediss?-sentinel:\/\/.+|rediss?-cluster:\/\/.+|postgres(ql)?:\/\/.+)$/,
+    'must be "memory", "sqlite:<path>", "redis://host:port", "rediss://…", "redis-sentinel://host:port,…/<master>", "redis-cluster://host:port,…" (TLS: "rediss-sentinel://…", "rediss-cluster://…") or "postgres://…".',
   );
 
 export const cookieSchema = z.strictObject({
@@ -227,7 +227,7 @@ export const configSchema = z
         store: storeUrl
           .optional()
           .describe(
-            'Session store: "memory", "sqlite:<path>", "redis://…" / "rediss://…" / "redis-sentinel://h:p,…/<master>" / "redis-cluster://h:p,…", or "postgres://…". Default "sqlite:<dataDir>/gatehouse.db"; a relative sqlite path is relative to the config file.',
+            'Session store: "memory", "sqlite:<path>", "redis://…" / "rediss://…" / "redis-sentinel://h:p,…/<master>" / "redis-cluster://h:p,…" (TLS: "rediss-sentinel://…" / "rediss-cluster://…"), or "postgres://…". Default "sqlite:<dataDir>/gatehouse.db"; a relative sqlite path is relative to the config file.',
           ),
         idleTimeout: duration('30m', 'A session unused for this long ends. At most `absoluteTimeout`.'),
         absoluteTimeout: duration('12h', 'A session ends this long after sign-in, however active. At most 400d.'),

@@ -444,12 +444,12 @@ function checkStores(config: PartialConfig): ConfigProblem[] {
     if ('problem' in parsed) {
       problems.push({
         key: 'session.store',
-        message: `the Redis URL is malformed (${parsed.problem}). Write "redis://[user:password@]host:6379[/db]", "rediss://…" for TLS, "redis-sentinel://[user:password@]host:26379,…/<masterName>[?db=N]" or "redis-cluster://[user:password@]host:6379,…"; percent-encode special characters in the password.`,
+        message: `the Redis URL is malformed (${parsed.problem}). Write "redis://[user:password@]host:6379[/db]", "redis-sentinel://[user:password@]host:26379,…/<masterName>[?db=N]" or "redis-cluster://[user:password@]host:6379,…" (with "rediss" for TLS: "rediss://", "rediss-sentinel://", "rediss-cluster://"); percent-encode special characters in the password.`,
       });
     }
   }
   const local = config.local?.store;
-  if (local !== undefined && /^redis(s|-sentinel|-cluster)?:/.test(local)) {
+  if (local !== undefined && /^rediss?(-sentinel|-cluster)?:/.test(local)) {
     problems.push({
       key: 'local.store',
       message: 'accounts cannot live in Redis: use "postgres://…" (several instances) or "sqlite:<path>" (one instance).',

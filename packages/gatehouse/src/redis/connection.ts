@@ -17,6 +17,12 @@ export interface RedisConnectionOptions {
   maxReconnectDelay?: number;
   /** Told about connection failures, which have no caller to throw to (log them). */
   onError?: (error: unknown) => void;
+  /**
+   * @internal Tests only, not in the config: the CA certificate (PEM) that TLS connections trust
+   * instead of Node's store, for a test Redis whose CA is made in-process. Deployments trust a
+   * private CA through `NODE_EXTRA_CA_CERTS`, which Node reads once, at start-up.
+   */
+  ca?: string | undefined;
 }
 
 /** One command: its words, e.g. `['SET', key, value, 'PX', '1000']`. */
@@ -111,7 +117,7 @@ export function openRedisConnection(target: RedisTarget, options: RedisConnectio
 
   function start(retries = 0): void {
     if (closed) return;
-    const driver = createDriver(target, { connectTimeout, reconnect: backoff, report });
+    const driver = createDriver(target, { connectTimeout, reconnect: backoff, report, ca: options.ca });
     connecting = driver;
     driver.connect().then(
       () => {

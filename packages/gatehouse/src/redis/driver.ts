@@ -23,18 +23,24 @@ export interface DriverOptions {
   connectTimeout: number;
   reconnect: (retries: number) => number;
   report: (error: unknown) => void;
+  /** Test-only: the CA (PEM) that TLS trusts instead of Node's store. See `RedisConnectionOptions.ca`. */
+  ca?: string | undefined;
 }
 
 /** A driver for `target`; nothing connects until {@link Driver.connect}. */
 export function createDriver(target: RedisTarget, o: DriverOptions): Driver {
   const credentials = { username: target.username, password: target.password };
+  const socket = { connectTimeout: o.connectTimeout, reconnectStrategy: o.reconnect };
+  // TLS verifies the server's certificate (chain, then host name or IP against its SAN): Node's
+  // defaults, never relaxed here. Node's store plus NODE_EXTRA_CA_CERTS decide which CAs are trusted.
+  const tlsSocket = { ...socket, tls: true as const, ...(o.ca !== undefined ? { ca: o.ca } : {}) };
   // Reconnect forever; fail commands at once while disconnected (no offline queue), and bound
   // what can wait for a stalled server: beyond this many, commands fail at once as well.
   const client = {
     ...credentials,
     disableOfflineQueue: true,
     commandsQueueMaxLength: 10_000,
-    socket: { connectTimeout: o.connectTimeout, reconnectStrategy: o.reconnect },
+    socket: target.tls ? tlsSocket : socket,
   };
   // An 'error' event without a listener would kill the process: every handle gets one.
   if (target.mode === 'standalone') {
@@ -42,7 +48,7 @@ export function createDriver(target: RedisTarget, o: DriverOptions): Driver {
     const handle = createClient({
       ...client,
       database: target.database,
-      socket: target.tls ? { ...client.socket, host, port, tls: true } : { ...client.socket, host, port },
+      socket: { ...client.socket, host, port },
     }).on('error', o.report);
     return {
       send: (_key, args) => handle.sendCommand([...args]),
@@ -58,6 +64,8 @@ export function createDriver(target: RedisTarget, o: DriverOptions): Driver {
       name: target.masterName,
       sentinelRootNodes: target.sentinels,
       nodeClientOptions: { ...client, database: target.database },
+      // Sentinels get no credentials (they have their own ACLs), but the same transport: over TLS,
+      // a Sentinel's answer names the master, and a forged one would lead us to a rogue server.
       sentinelClientOptions: { socket: client.socket },
       // node-redis would retry a first connection 16 times itself, printing each failure with
       // console.log; our own loop above retries instead (with backoff, through onError). A command

@@ -8,7 +8,11 @@ import { isIPv6 } from 'node:net';
  * - `redis-sentinel://[user:pass@]h1[:26379],h2[:26379]/<masterName>[?db=N]`: the master that
  *   these Sentinels name; the credentials are the data nodes' (Sentinels are asked without).
  * - `redis-cluster://[user:pass@]h1[:6379],h2[:6379]`: a Redis Cluster, found from these seeds.
+ * - `rediss-sentinel://…` and `rediss-cluster://…`: the same over TLS, to every node (for Sentinel:
+ *   to the Sentinels and to the data nodes alike).
  *
+ * TLS always verifies the server's certificate (chain and host name). A private CA is trusted
+ * through Node's `NODE_EXTRA_CA_CERTS`.
  * Parsing is pure (no connection, no DNS) so config validation can run it. A problem text never
  * contains the URL's password: it ends up in logs and error pages.
  */
@@ -39,12 +43,16 @@ export interface RedisSentinelTarget extends RedisCredentials {
   sentinels: RedisEndpoint[];
   masterName: string;
   database: number;
+  /** TLS to the Sentinels and to the data nodes. */
+  tls: boolean;
 }
 
 /** A Redis Cluster, found from seed nodes. Cluster has only database 0. */
 export interface RedisClusterTarget extends RedisCredentials {
   mode: 'cluster';
   nodes: RedisEndpoint[];
+  /** TLS to every node. */
+  tls: boolean;
 }
 
 export type RedisTarget = RedisStandaloneTarget | RedisSentinelTarget | RedisClusterTarget;
@@ -52,12 +60,12 @@ export type RedisTarget = RedisStandaloneTarget | RedisSentinelTarget | RedisClu
 /** The parse result: the target, or a problem text that is safe to show (no password). */
 export type RedisUrlResult = { target: RedisTarget } | { problem: string };
 
-const SCHEMES = ['redis', 'rediss', 'redis-sentinel', 'redis-cluster'] as const;
+const SCHEMES = ['redis', 'rediss', 'redis-sentinel', 'rediss-sentinel', 'redis-cluster', 'rediss-cluster'] as const;
 type Scheme = (typeof SCHEMES)[number];
 
 /** Whether a store URL names Redis in any of its forms (it may still be malformed). */
 export function isRedisUrl(url: string): boolean {
-  return /^redis(s|-sentinel|-cluster)?:\/\//.test(url);
+  return /^rediss?(-sentinel|-cluster)?:\/\//.test(url);
 }
 
 // Host names (RFC 1123 labels, plus "_", which container platforms use in service names) or IPv4
@@ -71,7 +79,9 @@ export function parseRedisUrl(url: string): RedisUrlResult {
   const head = /^([a-z-]+):\/\/(.*)$/s.exec(url);
   const scheme = head?.[1] as Scheme | undefined;
   if (!head || !scheme || !SCHEMES.includes(scheme)) {
-    return { problem: 'not a Redis URL: it must start with redis://, rediss://, redis-sentinel:// or redis-cluster://' };
+    return {
+      problem: 'not a Redis URL: it must start with redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster:// or rediss-cluster://',
+    };
   }
   let rest = head[2] as string;
   if (rest.includes('#')) return { problem: 'a Redis URL has no #fragment' };
@@ -91,7 +101,9 @@ export function parseRedisUrl(url: string): RedisUrlResult {
   const credentials = at === -1 ? {} : parseCredentials(authority.slice(0, at));
   if ('problem' in credentials) return credentials;
 
-  const defaultPort = scheme === 'redis-sentinel' ? 26379 : 6379;
+  const tls = scheme.startsWith('rediss');
+  const sentinel = scheme === 'redis-sentinel' || scheme === 'rediss-sentinel';
+  const defaultPort = sentinel ? 26379 : 6379;
   const hosts = authority.slice(at + 1);
   if (hosts === '') return { problem: 'the host is missing' };
   const endpoints: RedisEndpoint[] = [];
@@ -106,30 +118,30 @@ export function parseRedisUrl(url: string): RedisUrlResult {
 
   if (scheme === 'redis' || scheme === 'rediss') {
     if (endpoints.length !== 1) {
-      return { problem: `${scheme}:// names one server; for several, use redis-sentinel:// or redis-cluster://` };
+      return { problem: `${scheme}:// names one server; for several, use ${scheme}-sentinel:// or ${scheme}-cluster://` };
     }
     if (params.size > 0) return { problem: `${scheme}:// takes no ?parameters: write the database as the path, e.g. /0` };
     const database = parseDatabase(path, 'the path');
     if (typeof database !== 'number') return database;
-    return { target: { mode: 'standalone', endpoint: endpoints[0] as RedisEndpoint, tls: scheme === 'rediss', database, ...credentials } };
+    return { target: { mode: 'standalone', endpoint: endpoints[0] as RedisEndpoint, tls, database, ...credentials } };
   }
 
-  if (scheme === 'redis-sentinel') {
-    if (path === '') return { problem: 'the master name is missing: write redis-sentinel://host:26379,…/<masterName>' };
+  if (sentinel) {
+    if (path === '') return { problem: `the master name is missing: write ${scheme}://host:26379,…/<masterName>` };
     if (!MASTER_NAME.test(path)) return { problem: 'the master name must be 1–128 letters, digits, ".", "_" or "-"' };
     for (const key of params.keys()) {
-      if (key !== 'db') return { problem: `unknown parameter "${key}": redis-sentinel:// takes only ?db=N` };
+      if (key !== 'db') return { problem: `unknown parameter "${key}": ${scheme}:// takes only ?db=N` };
     }
     const db = params.get('db');
     const database = db === undefined ? 0 : parseDatabase(db, '?db');
     if (typeof database !== 'number') return database;
-    return { target: { mode: 'sentinel', sentinels: endpoints, masterName: path, database, ...credentials } };
+    return { target: { mode: 'sentinel', sentinels: endpoints, masterName: path, database, tls, ...credentials } };
   }
 
-  // redis-cluster
-  if (path !== '') return { problem: 'redis-cluster:// takes no path: Redis Cluster has only database 0' };
-  if (params.size > 0) return { problem: 'redis-cluster:// takes no ?parameters' };
-  return { target: { mode: 'cluster', nodes: endpoints, ...credentials } };
+  // redis-cluster, rediss-cluster
+  if (path !== '') return { problem: `${scheme}:// takes no path: Redis Cluster has only database 0` };
+  if (params.size > 0) return { problem: `${scheme}:// takes no ?parameters` };
+  return { target: { mode: 'cluster', nodes: endpoints, tls, ...credentials } };
 }
 
 function parseCredentials(userinfo: string): RedisCredentials | { problem: string } {

@@ -44,8 +44,8 @@ export interface BackendOptions {
  * - `postgres://…` / `postgresql://…`: PostgreSQL, schema `postgres.schema`; store and coordination
  *   share one pool (migrated on open with `postgres.migrateOnStart`; a database that is down then
  *   does not fail the open, its requests get 503 until it answers).
- * - `redis://…`, `rediss://…`, `redis-sentinel://h:p,…/<master>`, `redis-cluster://h:p,…`: Redis,
- *   keys under `redis.keyPrefix`; store and coordination share one connection, made in the
+ * - `redis://…`, `redis-sentinel://h:p,…/<master>`, `redis-cluster://h:p,…`, and their TLS forms
+ *   `rediss://…`, `rediss-sentinel://…`, `rediss-cluster://…`: Redis, keys under `redis.keyPrefix`; store and coordination share one connection, made in the
  *   background (requests get 503 until Redis answers, and service resumes when it comes back).
  *
  * Memory and SQLite keep coordination state (throttle, locks) in process: one instance.

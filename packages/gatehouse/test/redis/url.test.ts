@@ -38,6 +38,7 @@ describe('parseRedisUrl', () => {
       ],
       masterName: 'my-master.1',
       database: 2,
+      tls: false,
       username: 'u',
       password: 'pw',
     });
@@ -50,6 +51,34 @@ describe('parseRedisUrl', () => {
         { host: '10.0.0.1', port: 7000 },
         { host: '10.0.0.2', port: 6379 },
       ],
+      tls: false,
+    });
+  });
+
+  it('reads Sentinels over TLS (rediss-sentinel://): same form, TLS to the Sentinels and the data nodes', () => {
+    expect(target('rediss-sentinel://gate:p%40ss@s1,[fd00::2]:26380/prod?db=1')).toStrictEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 'fd00::2', port: 26380 },
+      ],
+      masterName: 'prod',
+      database: 1,
+      tls: true,
+      username: 'gate',
+      password: 'p@ss',
+    });
+  });
+
+  it('reads a Cluster over TLS (rediss-cluster://)', () => {
+    expect(target('rediss-cluster://:s3cret@n1.redis.internal:7000,n2.redis.internal')).toStrictEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'n1.redis.internal', port: 7000 },
+        { host: 'n2.redis.internal', port: 6379 },
+      ],
+      tls: true,
+      password: 's3cret',
     });
   });
 
@@ -65,13 +94,34 @@ describe('parseRedisUrl', () => {
     ['redis-sentinel://s1/m?db=1&db=2', /given twice/],
     ['redis-cluster://h?x=1', /takes no \?parameters/],
     ['redis://u:%E0%A4%A@h', /malformed %-escape/],
+    ['rediss-sentinel://s1:26379', /master name is missing: write rediss-sentinel:\/\//],
+    ['rediss-sentinel://s1/m?tls=0', /unknown parameter "tls": rediss-sentinel:\/\/ takes only \?db=N/],
+    ['rediss-cluster://h1:7000/0', /rediss-cluster:\/\/ takes no path/],
+    ['rediss-cluster://h1?x=1', /rediss-cluster:\/\/ takes no \?parameters/],
+    ['rediss://h1,h2', /use rediss-sentinel:\/\/ or rediss-cluster:\/\//],
+    ['redis-sentinels://h/m', /not a Redis URL/],
+    ['rediss-sentinel:/h/m', /not a Redis URL/],
   ])('refuses %s', (url, problem) => {
     const parsed = parseRedisUrl(url);
     expect('problem' in parsed && parsed.problem).toMatch(problem);
   });
 
-  it('recognises the four schemes', () => {
-    expect(['redis://h', 'rediss://h', 'redis-sentinel://h/m', 'redis-cluster://h'].every(isRedisUrl)).toBe(true);
-    expect(['memory', 'sqlite:x', 'postgres://h', 'redisx://h'].some(isRedisUrl)).toBe(false);
+  it('recognises the six schemes', () => {
+    const all = ['redis://h', 'rediss://h', 'redis-sentinel://h/m', 'rediss-sentinel://h/m', 'redis-cluster://h', 'rediss-cluster://h'];
+    expect(all.every(isRedisUrl)).toBe(true);
+    expect(['memory', 'sqlite:x', 'postgres://h', 'redisx://h', 'redis-sentinels://h/m', 'redisss-cluster://h'].some(isRedisUrl)).toBe(false);
+  });
+
+  it.each([
+    'rediss-sentinel://u:Hunter2secret@s1:26379',
+    'rediss-sentinel://u:Hunter2secret@s1/m?password=Hunter2secret',
+    'rediss-cluster://:Hunter2secret@h1:7000/3',
+    'rediss-cluster://:Hunter2secret@h 1:7000',
+    'rediss://:Hunter2secret@h1,h2',
+    'rediss-sentinel://:Hunter2secret@s1:99999/m',
+  ])('never repeats the password in the problem: %s', (url) => {
+    const parsed = parseRedisUrl(url);
+    if (!('problem' in parsed)) throw new Error('expected a problem');
+    expect(parsed.problem).not.toContain('Hunter2secret');
   });
 });
