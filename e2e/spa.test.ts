@@ -55,9 +55,15 @@ describe.runIf(browserAvailable())('demo SPA in Chromium', () => {
       expect(await page.isVisible('#signed-out')).toBe(false);
       expect(JSON.parse((await page.textContent('#claims')) ?? 'null')).toMatchObject({ username: 'demo', name: 'Demo User', roles: ['user'] });
 
+      // Everything the first document loaded (its devices list, the image) is read before the
+      // reload: the browser drops a document's response bodies once the next one loads.
+      await page.waitForLoadState('networkidle');
+      await network.bodiesFetched();
       await page.reload();
       await page.locator('#signed-in').waitFor({ state: 'visible' });
       await expect.poll(() => page.textContent('#user-name')).toBe('Demo User');
+      await page.waitForLoadState('networkidle');
+      await network.bodiesFetched();
 
       const cookies = await context.cookies(gw.origin);
       const session = cookies.find((c) => c.name === COOKIE);

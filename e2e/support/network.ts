@@ -23,6 +23,11 @@ export interface NetworkLog {
   summary(): string[];
   /** Every exchange with `origin`, answered or not (CORS-blocked, aborted), in order. */
   all(): Exchange[];
+  /**
+   * Resolves once every body asked for so far has arrived. Call it before navigating away: the
+   * browser drops a document's response bodies when the next document loads.
+   */
+  bodiesFetched(): Promise<void>;
 }
 
 const lower = (headers: Record<string, unknown>) =>
@@ -31,6 +36,7 @@ const lower = (headers: Record<string, unknown>) =>
 export async function recordNetwork(context: BrowserContext, page: Page, origin: string): Promise<NetworkLog> {
   const cdp = await context.newCDPSession(page);
   const exchanges = new Map<string, Exchange>();
+  const pendingBodies = new Set<Promise<void>>();
   let seq = 0;
   const get = (id: string): Exchange => {
     let e = exchanges.get(id);
@@ -63,12 +69,14 @@ export async function recordNetwork(context: BrowserContext, page: Page, origin:
   cdp.on('Network.loadingFinished', (event) => {
     const e = get(event.requestId);
     if (!e.url?.startsWith(`${origin}/`)) return;
-    cdp.send('Network.getResponseBody', { requestId: event.requestId }).then(
+    const fetched: Promise<void> = cdp.send('Network.getResponseBody', { requestId: event.requestId }).then(
       (r) => {
         e.body = r.body;
       },
       () => undefined,
     );
+    pendingBodies.add(fetched);
+    void fetched.finally(() => pendingBodies.delete(fetched));
   });
   // WebSockets have events of their own; the handshake is recorded like a request (wss: → https:).
   const http = (url: string) => url.replace(/^ws(s?):/, 'http$1:');
@@ -103,6 +111,9 @@ export async function recordNetwork(context: BrowserContext, page: Page, origin:
       .sort((a, b) => a.seq - b.seq);
   return {
     answered,
+    bodiesFetched: async () => {
+      while (pendingBodies.size > 0) await Promise.all([...pendingBodies]);
+    },
     all: () => [...exchanges.values()].filter((e) => e.url?.startsWith(`${origin}/`)).sort((a, b) => a.seq - b.seq),
     summary: () =>
       answered().map((e) => {
