@@ -83,6 +83,12 @@ describe.runIf(browserAvailable())('federated sign-in through the demo provider'
       await page.locator('#signed-out').waitFor({ state: 'visible' });
       const after = await page.evaluate(async () => (await fetch('/auth/session')).status);
       expect(after).toBe(401);
+      // Logout included (its answer names the provider's end-session URL, which the browser then
+      // visited): no token in any answer from the gateway, nor in any URL the page went to.
+      expect(urls.some((u) => /\/session\/end/.test(u))).toBe(true);
+      for (const u of urls) expect(u).not.toMatch(jwt);
+      for (const u of urls) expect(u).not.toMatch(/access_token|id_token|refresh_token/);
+      for (const body of bodies) expect(body).not.toMatch(jwt);
     } catch (error) {
       await page.screenshot({ path: artifactPath('federated-failure.png'), fullPage: true }).catch(() => undefined);
       throw new Error(`${(error as Error).message}\n--- gateway output ---\n${gw.output()}`, { cause: error });

@@ -77,6 +77,9 @@ export function demoConfig(options: {
               allowHttpIssuer: true,
               scopes: ['openid', 'profile', 'email', 'offline_access'],
               claims: { roles: 'roles' },
+              // The demo shows the strict end of the trade-off: not even the ID token crosses the
+              // browser at logout (client_id only; the demo provider then asks to confirm).
+              logoutIdTokenHint: false,
             },
           ]
         : [],
