@@ -350,7 +350,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   }
   const spaFallback =
     config.spa?.root !== undefined
-      ? await registerSpa(app, { root: config.spa.root, index: config.spa.index, reservedPrefixes })
+      ? await registerSpa(app, { root: config.spa.root, index: config.spa.index, symlinks: config.spa.symlinks, reservedPrefixes })
       : undefined;
   app.setNotFoundHandler(
     spaFallback ??

@@ -2,12 +2,15 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import { spaCacheControl } from './cache.js';
+import { confine, type SymlinkPolicy } from './confine.js';
 
 export interface SpaOptions {
   root: string;
   index: string;
   /** Path prefixes that are never SPA routes (/auth, /api, protected static paths). */
   reservedPrefixes: readonly string[];
+  /** Symbolic links below the root: none followed (default), or those that stay inside it. */
+  symlinks?: SymlinkPolicy | undefined;
 }
 
 /**
@@ -15,9 +18,15 @@ export interface SpaOptions {
  * looks like a client-side route (no file extension) gets index.html; a missing asset
  * (`/missing.js`) is a real 404, so a broken deploy shows up as an error and not as HTML parsed
  * as JavaScript. Dotfiles are never served, directories are never listed, and `send` confines
- * every path to the root after decoding.
+ * every path to the root after decoding; {@link confine} then confines the file it resolved, and
+ * the descriptor it opened, to the root's link policy (index.html included). The SPA needs no
+ * session, so a link out of this root would hand the machine's files to anyone.
  */
 export async function registerSpa(app: FastifyInstance, options: SpaOptions): Promise<NotFoundHandler> {
+  const confinement = confine(options.root, options.symlinks ?? 'refuse');
+  // At the app's level (the static routes and the not-found handler live there); it passes over
+  // every payload that is not a file stream under this root.
+  app.addHook('onSend', confinement.onSend);
   await app.register(fastifyStatic, {
     root: options.root,
     prefix: '/',
@@ -26,6 +35,7 @@ export async function registerSpa(app: FastifyInstance, options: SpaOptions): Pr
     dotfiles: 'ignore',
     redirect: false,
     cacheControl: false,
+    onFile: confinement.onFile,
     setHeaders: (reply, path) => reply.header('cache-control', spaCacheControl(path)),
   });
 
