@@ -17,6 +17,10 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
   const maxKeys = options.maxKeys ?? 100_000;
   const locks = new Map<string, { owner: symbol; expiresAt: number }>();
   const values = new Map<string, { value: string; expiresAt: number }>();
+  // One-time marks apart from values: a flood of marks (one per login callback) must not push the
+  // long-lived `sid` → user values out, and marks of one TTL expire in insertion order, which the
+  // sweep in insert() then reclaims in O(1) per mark.
+  const marks = new Map<string, { expiresAt: number }>();
 
   function live<T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined {
     const slot = map.get(key);
@@ -54,8 +58,8 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     },
 
     async claimOnce(key, ttlMs) {
-      if (live(values, `once\0${key}`)) return false;
-      insert(values, `once\0${key}`, { value: '1', expiresAt: clock() + ttlMs });
+      if (live(marks, key)) return false;
+      insert(marks, key, { expiresAt: clock() + ttlMs });
       return true;
     },
 
@@ -70,6 +74,7 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     async close() {
       locks.clear();
       values.clear();
+      marks.clear();
     },
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Coordination } from '../coordination/types.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, StoreUnavailableError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
 import { isNavigation } from '../http/request.js';
 import { safeReturnTo } from '../http/return-to.js';
@@ -70,22 +70,31 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       return loginFailed(request, reply, failure);
     }
     const { url, transaction } = started;
-    reply.header('set-cookie', await transactions.create(transaction));
+    // One cookie per login in flight (other tabs may be signing in too); the oldest beyond the
+    // bound are expired in the same answer.
+    reply.header('set-cookie', await transactions.create(transaction, request.headers.cookie));
     return reply.redirect(url.toString(), 302);
   });
 
   app.get<{ Params: { provider: string } }>('/callback/:provider', async (request, reply) => {
     const provider = providerOr404(request.params.provider);
-    // Single use: whatever happens next, the transaction cookie is gone.
-    reply.header('set-cookie', transactions.clear());
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+    const params = new URLSearchParams(query);
+    // The logins this callback names: a refusal clears their cookies, and no other tab's.
+    const named = [...new Set(params.getAll('state').slice(0, 2))];
     try {
-      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
       if (query.length > MAX_CALLBACK_QUERY) throw new LoginError('login_failed', 'callback query too long');
-      const params = new URLSearchParams(query);
       const keys = [...params.keys()];
       // A parameter given twice is ambiguous: refuse rather than pick one (OAuth 2.0 §3.1).
       if (new Set(keys).size !== keys.length) throw new LoginError('login_failed', 'duplicated callback parameter');
-      const tx = await transactions.consume(request.headers.cookie);
+      // The state names the transaction (one cookie per login in flight): no state, no transaction.
+      const state = params.get('state');
+      if (state === null) throw new LoginError('login_transaction_invalid', 'callback without state');
+      // Marked used in the shared coordination state before anything reaches the provider: a
+      // replay on this or any other instance stops here. An unreachable backend rejects (503).
+      const tx = await transactions.consume(request.headers.cookie, state, options.coordination);
+      // Single use: from here on, whatever happens next, this login's cookie is gone.
+      reply.header('set-cookie', transactions.clear(state));
       if (!tx) throw new LoginError('login_transaction_invalid', 'missing, expired, forged or replayed transaction');
       if (tx.provider !== provider.config.id) throw new LoginError('login_transaction_invalid', 'transaction of another provider');
       const callbackUrl = new URL(`${options.publicOrigin}${app.prefix}/callback/${provider.config.id}?${query}`);
@@ -103,13 +112,21 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         data: { oidc: result.oidc },
       });
       reply.header('set-cookie', [
-        transactions.clear(),
+        transactions.clear(state),
         cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
       ]);
       audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        // Fail closed: no session, and — when the transaction could not be marked used — no code
+        // exchange either. The cookie is then kept (no Set-Cookie yet), so reloading the callback
+        // once the backend is back completes the sign-in with the still unspent code.
+        audit('login_failed', request, { method: 'oidc', provider: provider.config.id, error: error.code, reason: 'coordination or session store unavailable' });
+        throw error;
+      }
       const failure = classify(error);
+      if (!reply.hasHeader('set-cookie') && named.length > 0) reply.header('set-cookie', named.map((s) => transactions.clear(s)));
       audit('login_failed', request, { method: 'oidc', provider: provider.config.id, error: failure.code, reason: failure.reason });
       return loginFailed(request, reply, failure);
     }

@@ -335,7 +335,7 @@ export interface Begun {
   state: string;
   nonce: string;
   codeChallenge: string;
-  /** `__Host-gatehouse-login=<value>`. */
+  /** `__Host-gatehouse-tx-<hash of state>=<value>`: this login's own transaction cookie. */
   txCookie: string;
   authorizationUrl: URL;
 }
@@ -444,7 +444,7 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
         if (!value) throw new Error(`authorization request without ${name}`);
         return value;
       };
-      const cookie = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse-login='));
+      const cookie = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse-tx-'));
       if (!cookie) throw new Error('no transaction cookie');
       return {
         provider,
@@ -498,9 +498,9 @@ export function sessionCookiesSet(res: LightMyRequestResponse): string[] {
   return [res.headers['set-cookie'] ?? []].flat().filter((c) => /^__Host-gatehouse=[^;]/.test(c));
 }
 
-/** True when the response expires the login-transaction cookie. */
+/** True when the response expires a login-transaction cookie (the callback's own). */
 export function clearsTransaction(res: LightMyRequestResponse): boolean {
-  return [res.headers['set-cookie'] ?? []].flat().some((c) => /^__Host-gatehouse-login=;/.test(c) && /Max-Age=0/i.test(c));
+  return [res.headers['set-cookie'] ?? []].flat().some((c) => /^__Host-gatehouse-tx-[\w-]+=;/.test(c) && /Max-Age=0/i.test(c));
 }
 
 /**

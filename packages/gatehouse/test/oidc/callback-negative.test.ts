@@ -13,6 +13,7 @@ import {
   sessionCookiesSet,
 } from '../helpers/hostile-provider.js';
 import { authorizeAtProvider, NAVIGATE, type OidcHarness, oidcHarness } from '../helpers/oidc.js';
+import { ERRORS } from '../../src/errors.js';
 
 /**
  * Negative tests of the authorization code callback, in the spirit of the OpenID Foundation RP
@@ -26,6 +27,12 @@ beforeAll(async () => {
   h = await hostileHarness();
 });
 afterAll(async () => h?.close());
+
+/** True when `res` expires the cookie `name=value` names. */
+function clearsCookie(res: { headers: Record<string, unknown> }, pair: string): boolean {
+  const name = pair.split('=', 1)[0] as string;
+  return [res.headers['set-cookie'] ?? []].flat().some((c) => String(c).startsWith(`${name}=;`));
+}
 
 const TX_GONE = /^missing, expired, forged or replayed transaction$/;
 /** openid-client's codes, as login.ts classify() puts them in the audit reason. */
@@ -101,20 +108,25 @@ describe('login transaction and state', () => {
     });
   });
 
-  it('wrong state → login_failed; the code is never exchanged', async () => {
+  it('wrong state (names no transaction cookie) → login_transaction_invalid; the code is never exchanged', async () => {
     const m = mark(h);
     const begun = await h.begin();
     const res = await h.callback('hostile', h.query(begun, h.code(begun, { sub: 'wrong-state' }), { state: 'forged-state' }), begun.txCookie);
-    expectLoginRefused(res, 'login_failed');
-    await expectNothingCreated(h, m, { subs: ['wrong-state'], exchanged: false, code: 'login_failed', reason: INVALID_RESPONSE });
+    expectLoginRefused(res, 'login_transaction_invalid');
+    await expectNothingCreated(h, m, { subs: ['wrong-state'], exchanged: false, code: 'login_transaction_invalid', reason: TX_GONE });
   });
 
-  it('missing state → login_failed; fetch-style: 400 JSON', async () => {
+  it('missing state → login_transaction_invalid; fetch-style: 400 JSON; no login’s cookie is touched', async () => {
     const m = mark(h);
     const begun = await h.begin();
     const res = await h.callback('hostile', h.query(begun, h.code(begun, { sub: 'no-state' }), { state: undefined }), begun.txCookie, FETCH);
-    expectLoginRefused(res, 'login_failed', 'fetch');
-    await expectNothingCreated(h, m, { subs: ['no-state'], exchanged: false, code: 'login_failed', reason: INVALID_RESPONSE });
+    expect({ status: res.statusCode, body: res.json() }).toEqual({
+      status: 400,
+      body: { error: 'login_transaction_invalid', message: ERRORS.login_transaction_invalid.message },
+    });
+    // Without a state the callback names no login: other tabs' transactions stay.
+    expect(res.headers['set-cookie']).toBeUndefined();
+    await expectNothingCreated(h, m, { subs: ['no-state'], exchanged: false, code: 'login_transaction_invalid', reason: /^callback without state$/ });
   });
 
   it('replayed callback (same URL and cookie twice): the first signs in, the second gets login_transaction_invalid', async () => {
@@ -149,8 +161,10 @@ describe('what a refused callback leaves alone', () => {
     const victimTx = await h.begin(); // the victim's browser has a login transaction of its own
     const m = mark(h);
     const res = await h.callback('hostile', h.query(attacker, h.code(attacker, { sub: 'csrf-attacker' })), `${victimCookie}; ${victimTx.txCookie}`);
-    expectLoginRefused(res, 'login_failed');
-    await expectNothingCreated(h, m, { subs: ['csrf-attacker'], exchanged: false, code: 'login_failed', reason: INVALID_RESPONSE });
+    // The attacker's state names no transaction of the victim's browser.
+    expectLoginRefused(res, 'login_transaction_invalid');
+    await expectNothingCreated(h, m, { subs: ['csrf-attacker'], exchanged: false, code: 'login_transaction_invalid', reason: TX_GONE });
+    expect(clearsCookie(res, victimTx.txCookie)).toBe(false); // the victim's own login goes on
     const session = await h.gw.inject({ method: 'GET', url: '/auth/session', headers: { ...SAME_ORIGIN, cookie: victimCookie } });
     expect(session.statusCode).toBe(200);
     expect(session.json().user.id).toBe('hostile:csrf-victim');
@@ -322,12 +336,12 @@ describe('the provider answered with an error', () => {
     expect(res.body).not.toContain('script');
   });
 
-  it('an error response with a forged state → login_failed (not login_denied: the answer is not for this login)', async () => {
+  it('an error response with a forged state → login_transaction_invalid (not login_denied: the answer is not for this login)', async () => {
     const m = mark(h);
     const begun = await h.begin();
     const res = await h.callback('hostile', errorQuery('forged-state'), begun.txCookie);
-    expectLoginRefused(res, 'login_failed');
-    await expectNothingCreated(h, m, { subs: [], exchanged: false, code: 'login_failed', reason: INVALID_RESPONSE });
+    expectLoginRefused(res, 'login_transaction_invalid');
+    await expectNothingCreated(h, m, { subs: [], exchanged: false, code: 'login_transaction_invalid', reason: TX_GONE });
   });
 });
 
@@ -341,13 +355,13 @@ describe('malformed callback parameters → login_failed', () => {
     await expectNothingCreated(h, m, { subs: ['huge-query'], exchanged: false, code: 'login_failed', reason: /^callback query too long$/ });
   });
 
-  it('a malformed percent-encoding (%zz) in state', async () => {
+  it('a malformed percent-encoding (%zz) in state: names no transaction → login_transaction_invalid', async () => {
     const m = mark(h);
     const begun = await h.begin();
     const query = h.query(begun, h.code(begun, { sub: 'pct-state' })).replace(/state=[^&]+/, `state=${begun.state}%zz`);
     const res = await h.callback('hostile', query, begun.txCookie, FETCH);
-    expectLoginRefused(res, 'login_failed', 'fetch');
-    await expectNothingCreated(h, m, { subs: ['pct-state'], exchanged: false, code: 'login_failed', reason: INVALID_RESPONSE });
+    expectLoginRefused(res, 'login_transaction_invalid', 'fetch');
+    await expectNothingCreated(h, m, { subs: ['pct-state'], exchanged: false, code: 'login_transaction_invalid', reason: TX_GONE });
   });
 
   it('a malformed percent-encoding (%zz, truncated UTF-8) in code', async () => {
@@ -491,14 +505,14 @@ describe('against the real oidc-provider', () => {
     expect(await oh.gw.gatehouse.store.listByUser('test:ada')).toEqual([]);
   });
 
-  it('callback of login A with the cookie of login B → login_failed (state mismatch), nothing exchanged', async () => {
+  it('callback of login A with the cookie of login B → login_transaction_invalid (A’s state names no cookie), nothing exchanged', async () => {
     oh = await oidcHarness();
     const a = await start();
     const b = await start();
     const backA = await authorizeAtProvider(a.location, 'ada');
     const tokenCalls = oh.tokenRequests();
     const res = await callback(backA, b.txCookie, FETCH);
-    expectLoginRefused(res, 'login_failed', 'fetch');
+    expectLoginRefused(res, 'login_transaction_invalid', 'fetch');
     expect(oh.tokenRequests()).toBe(tokenCalls);
     expect(await oh.gw.gatehouse.store.listByUser('test:ada')).toEqual([]);
   });
