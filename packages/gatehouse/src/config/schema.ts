@@ -86,6 +86,13 @@ const throttle = z.strictObject({
   window: duration('15m', 'Window in which failures are counted.'),
   lockout: duration('1m', 'First lockout; doubles on each further lockout, capped at `maxLockout`, never permanent.'),
   maxLockout: duration('15m', 'Longest lockout. Must be at least `lockout`.'),
+  ipv6Prefix: z
+    .number()
+    .int()
+    .min(32)
+    .max(128)
+    .default(56)
+    .describe('IPv6 addresses sharing this prefix length count as one client for `addressFailures` and the fair share of sign-in capacity (32–128; most ISPs give each site a /56, some a /48).'),
 });
 
 const providerSchema = z.strictObject({

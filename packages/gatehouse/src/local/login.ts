@@ -3,7 +3,8 @@ import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { SessionUser } from '../stores/types.js';
 import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
-import { clientAddressKey } from './client-address.js';
+import { clientAddressKey, DEFAULT_IPV6_PREFIX } from './client-address.js';
+import { createFairQueue, FairQueueRefusedError } from './fair-queue.js';
 import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
 import { exclusive } from '../coordination/exclusive.js';
@@ -21,6 +22,8 @@ export interface LocalLoginOptions {
    * limit together. Default: this process only.
    */
   coordination?: Coordination;
+  /** IPv6 addresses sharing this prefix are one client for the fair share (as for the throttle). Default 56. */
+  ipv6Prefix?: number;
 }
 
 /** The cross-instance per-username lock: held for one argon2 verification, freed long before this. */
@@ -36,11 +39,28 @@ export interface LocalLogin {
    *   `invalid_credentials` (401) for an unknown username or a wrong password alike.
    */
   authenticate(username: string, password: string, address: string): Promise<Account>;
+  /** What the sign-in scheduler holds now, for tests and metrics. */
+  load(): LoginLoad;
+}
+
+export interface LoginLoad {
+  /** argon2 verifications running now. */
+  hashing: number;
+  /** Most argon2 verifications that ever ran at once: never above {@link MAX_HASHING}. */
+  peakHashing: number;
+  /** Sign-ins admitted and waiting for their turn. */
+  waiting: number;
 }
 
 /** Sign-ins waiting or hashing at once, over all clients; beyond it: 503 `server_busy`. */
 export const MAX_PENDING = 32;
-/** Sign-ins waiting at once from one client address; beyond it: 429 `login_throttled`. */
+/**
+ * Sign-ins running (and so argon2 verifications) at once. The libuv pool (4 threads by default)
+ * is shared with file serving and DNS: hashing may take all of it only briefly, and more hashes at
+ * once than cores would not finish any sooner.
+ */
+export const MAX_HASHING = 4;
+/** Sign-ins admitted at once from one client address, and for one username; beyond it: 429 `login_throttled`. */
 export const MAX_PENDING_PER_ADDRESS = 4;
 
 /** The session's view of an account. */
@@ -71,24 +91,6 @@ function throttled(retryAfterSeconds: number): GatehouseError {
 }
 
 /**
- * Runs `task`s for the same key one after another. Without it, a burst of parallel guesses for
- * one username would all pass the throttle check before the first failure is recorded.
- */
-function createKeyedQueue() {
-  const tails = new Map<string, Promise<unknown>>();
-  return function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = tails.get(key) ?? Promise.resolve();
-    const run = previous.then(task);
-    const tail = run.catch(() => undefined);
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
-    });
-    return run;
-  };
-}
-
-/**
  * Sign-in with a local account. The checks follow the OWASP Authentication cheat sheet:
  * the same response for an unknown user and a wrong password, in about the same time, and
  * throttling that applies equally to usernames that do not exist.
@@ -98,16 +100,30 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
   // Hashed once, with the real parameters, so that verifying an unknown username costs the same
   // argon2 work as a known one: response time does not reveal which usernames exist.
   const dummyHash = hashPassword(randomBytes(32).toString('base64url'));
-  const serialize = createKeyedQueue();
-  let pending = 0;
-  const pendingByAddress = new Map<string, number>();
+  const ipv6Prefix = options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
+  // Fair shares of the hashing capacity (OWASP Denial of Service CS: limit per client, not only
+  // globally): a flood from some addresses or against some usernames fills their own places, and
+  // a newcomer is admitted ahead of their backlog. See fair-queue.ts.
+  const queue = createFairQueue({ concurrency: MAX_HASHING, capacity: MAX_PENDING, perKey: MAX_PENDING_PER_ADDRESS });
+  let hashing = 0;
+  let peakHashing = 0;
+
+  async function verifyCounted(passwordHash: string, password: string): Promise<boolean> {
+    hashing++;
+    peakHashing = Math.max(peakHashing, hashing);
+    try {
+      return await verifyPassword(passwordHash, password);
+    } finally {
+      hashing--;
+    }
+  }
 
   async function attempt(username: string, password: string, address: string): Promise<Account> {
     const decision = await throttle.check(username, address);
     if (!decision.allowed) throw throttled(decision.retryAfterSeconds);
 
     const account = await accounts.findByUsername(username);
-    const ok = await verifyPassword(account?.passwordHash ?? (await dummyHash), password);
+    const ok = await verifyCounted(account?.passwordHash ?? (await dummyHash), password);
     if (!account || !ok) {
       throw new InvalidCredentialsError(await throttle.recordFailure(username, address));
     }
@@ -126,33 +142,26 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
         throw new GatehouseError('payload_too_large', { message: `Username too long (max ${MAX_USERNAME_BYTES} bytes).` });
       }
       const client = String(address ?? '');
-      const addressKey = `a:${clientAddressKey(client)}`;
-      // Bounded work: a flood from one address queues behind itself and is cut off early; a
-      // distributed flood cannot occupy more than MAX_PENDING argon2 slots (the libuv pool is
-      // shared with file serving).
-      if ((pendingByAddress.get(addressKey) ?? 0) >= MAX_PENDING_PER_ADDRESS) throw throttled(1);
-      if (pending >= MAX_PENDING) throw new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } });
-      pending++;
-      pendingByAddress.set(addressKey, (pendingByAddress.get(addressKey) ?? 0) + 1);
+      // Attempts run one at a time per client address AND per username (the queue holds both keys
+      // while a job runs): the throttle is checked and updated with no other guess in between, so
+      // a parallel burst can neither slip past a limit nor learn a correct guess from a late 429.
+      const keys = [`a:${clientAddressKey(client, ipv6Prefix)}`, `u:${normalizeUsername(username)}`] as const;
+      const run = () => attempt(username, password, client);
       try {
-        // Attempts run one at a time per client address AND per username (always in that order, so
-        // no deadlock): the throttle is checked and updated with no other guess in between, so a
-        // parallel burst can neither slip past a limit nor learn a correct guess from a late 429.
-        const userKey = `u:${normalizeUsername(username)}`;
-        const run = () => attempt(username, password, client);
-        return await serialize(addressKey, () =>
-          serialize(userKey, () =>
-            options.coordination
-              ? exclusive(options.coordination, `login:${usernameKey(username)}`, { ...LOGIN_LOCK, busy: () => throttled(1) }, run)
-              : run(),
-          ),
+        return await queue.run(keys, () =>
+          options.coordination
+            ? exclusive(options.coordination, `login:${usernameKey(username)}`, { ...LOGIN_LOCK, busy: () => throttled(1) }, run)
+            : run(),
         );
-      } finally {
-        pending--;
-        const left = (pendingByAddress.get(addressKey) ?? 1) - 1;
-        if (left === 0) pendingByAddress.delete(addressKey);
-        else pendingByAddress.set(addressKey, left);
+      } catch (error) {
+        if (!(error instanceof FairQueueRefusedError)) throw error;
+        // This client (or this username) has its share already: refused for it alone, uncounted.
+        if (error.reason === 'key_full') throw throttled(1);
+        // Over all clients the capacity is full (or this was the newest job of the longest queue).
+        throw new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } });
       }
     },
+
+    load: () => ({ hashing, peakHashing, waiting: queue.stats().waiting }),
   };
 }

@@ -3,7 +3,7 @@ import type { GatehouseConfig } from '../config/schema.js';
 import type { SessionUser } from '../stores/types.js';
 import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
-import { createLocalLogin, toSessionUser } from './login.js';
+import { createLocalLogin, type LoginLoad, toSessionUser } from './login.js';
 import { createLoginThrottle } from './throttle.js';
 import { exclusive } from '../coordination/exclusive.js';
 import type { Coordination } from '../coordination/types.js';
@@ -20,6 +20,8 @@ export interface LocalAccounts {
   changePassword(username: string, currentPassword: string, newPassword: string, address: string): Promise<void>;
   /** The session user of a local account, for account linking; null when there is none. */
   findUser(username: string): Promise<SessionUser | null>;
+  /** What the sign-in scheduler holds now (argon2 verifications running, at most, waiting): for tests and metrics. */
+  load(): LoginLoad;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export function createLocalAccounts(
     window: t.window,
     lockout: t.lockout,
     maxLockout: t.maxLockout,
+    ipv6Prefix: t.ipv6Prefix,
     ...(coordination
       ? {
           backend: coordination.throttle,
@@ -51,7 +54,7 @@ export function createLocalAccounts(
         }
       : {}),
   });
-  const login = createLocalLogin({ accounts: store, throttle, clock, ...(coordination ? { coordination } : {}) });
+  const login = createLocalLogin({ accounts: store, throttle, clock, ipv6Prefix: t.ipv6Prefix, ...(coordination ? { coordination } : {}) });
   return {
     accounts: store,
     authenticate: async (username, password, address) => toSessionUser(await login.authenticate(username, password, address)),
@@ -70,6 +73,7 @@ export function createLocalAccounts(
       const account = await store.findByUsername(username);
       return account ? toSessionUser(account) : null;
     },
+    load: () => login.load(),
     close: () => store.close(),
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { normalizeUsername } from './account-fields.js';
-import { clientAddressKey } from './client-address.js';
+import { clientAddressKey, DEFAULT_IPV6_PREFIX, IPV6_PREFIX_RANGE } from './client-address.js';
 import { createMemoryThrottleBackend } from './throttle-memory.js';
 
 /**
@@ -14,7 +14,8 @@ import { createMemoryThrottleBackend } from './throttle-memory.js';
  * Credential Stuffing CS: also limit per client address, since spraying tries one password
  * against many usernames.
  *
- * Rules, per key (one for the normalized username, one for the client address):
+ * Rules, per key (one for the normalized username, over every address; one for the client
+ * address, IPv6 grouped by prefix):
  * - `limit` failures within `window` (counted from the first of them) lock the key for `lockout`.
  * - After a lock expires, the count starts again; reaching the limit again doubles the previous
  *   lock, up to `maxLockout`. The doubling is remembered until `window` has passed since the last
@@ -69,6 +70,8 @@ export interface LoginThrottleOptions {
   exclusive?: <T>(key: string, update: () => Promise<T>) => Promise<T>;
   /** Bound on keys tracked by the default in-memory backend. Default 100 000. */
   maxKeys?: number;
+  /** IPv6 addresses sharing this many leading bits count as one client (32..128). Default 56. */
+  ipv6Prefix?: number;
 }
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
@@ -98,9 +101,9 @@ export function usernameKey(username: string): string {
   return hashed('u', normalizeUsername(username));
 }
 
-/** The throttle key for a client address (IPv6 by /64, see `clientAddressKey`). */
-export function addressKey(address: string): string {
-  return hashed('a', clientAddressKey(address));
+/** The throttle key for a client address (IPv6 by `ipv6Prefix`, default /56, see `clientAddressKey`). */
+export function addressKey(address: string, ipv6Prefix: number = DEFAULT_IPV6_PREFIX): string {
+  return hashed('a', clientAddressKey(address, ipv6Prefix));
 }
 
 function validate(o: LoginThrottleOptions): void {
@@ -112,6 +115,10 @@ function validate(o: LoginThrottleOptions): void {
     }
   };
   for (const key of ['accountFailures', 'addressFailures', 'window', 'lockout', 'maxLockout'] as const) positiveInt(key);
+  const prefix = o.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
+  if (!Number.isInteger(prefix) || prefix < IPV6_PREFIX_RANGE.min || prefix > IPV6_PREFIX_RANGE.max) {
+    problems.push({ key: 'local.throttle.ipv6Prefix', message: `must be an integer from ${IPV6_PREFIX_RANGE.min} to ${IPV6_PREFIX_RANGE.max}.` });
+  }
   if (problems.length === 0 && o.maxLockout < o.lockout) {
     problems.push({ key: 'local.throttle.maxLockout', message: 'must be at least local.throttle.lockout.' });
   }
@@ -123,6 +130,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   validate(options);
   const { accountFailures, addressFailures, window, lockout, maxLockout } = options;
   const clock = options.clock ?? systemClock;
+  const ipv6Prefix = options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
   const backend = options.backend ?? createMemoryThrottleBackend({ clock, maxKeys: options.maxKeys });
 
   /** When nothing about the entry matters any more. */
@@ -164,7 +172,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       const now = clock();
       const [byUser, byAddress] = await Promise.all([
         lockedFor(usernameKey(username), now),
-        lockedFor(addressKey(address), now),
+        lockedFor(addressKey(address, ipv6Prefix), now),
       ]);
       const waitMs = Math.max(byUser, byAddress);
       if (waitMs <= 0) return { allowed: true };
@@ -176,7 +184,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       const now = clock();
       const [account, client] = await Promise.all([
         counted(usernameKey(username), accountFailures, now),
-        counted(addressKey(address), addressFailures, now),
+        counted(addressKey(address, ipv6Prefix), addressFailures, now),
       ]);
       const locked: LockedKey[] = [];
       if (account) locked.push('account');

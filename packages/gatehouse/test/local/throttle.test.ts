@@ -154,16 +154,37 @@ describe('login throttle: per address', () => {
     expect(seconds).toEqual([10, 20, 25]);
   });
 
-  it('counts an IPv6 /64 as one client, and IPv4-mapped IPv6 as IPv4', async () => {
+  it('counts an IPv6 /56 as one client by default, and IPv4-mapped IPv6 as IPv4', async () => {
     const { throttle } = setup({ addressFailures: 2 });
-    await throttle.recordFailure('a', '2001:db8:1:2::1');
-    await throttle.recordFailure('b', '2001:db8:1:2:ffff:ffff:ffff:ffff');
-    expect((await throttle.check('c', '2001:0db8:0001:0002::9')).allowed).toBe(false);
-    expect((await throttle.check('c', '2001:db8:1:3::1')).allowed).toBe(true);
+    // Two different /64s inside 2001:db8:1:200::/56.
+    await throttle.recordFailure('a', '2001:db8:1:201::1');
+    await throttle.recordFailure('b', '2001:db8:1:2ff:ffff:ffff:ffff:ffff');
+    expect((await throttle.check('c', '2001:0db8:0001:0280::9')).allowed).toBe(false);
+    // The next /56 is another client.
+    expect((await throttle.check('c', '2001:db8:1:300::1')).allowed).toBe(true);
 
     await throttle.recordFailure('a', '::ffff:192.0.2.1');
     await throttle.recordFailure('b', '192.0.2.1');
     expect((await throttle.check('c', '192.0.2.1')).allowed).toBe(false);
+  });
+
+  it('groups IPv6 at the configured ipv6Prefix: /64 narrower, /48 wider', async () => {
+    const narrow = setup({ addressFailures: 2, ipv6Prefix: 64 }).throttle;
+    await narrow.recordFailure('a', '2001:db8:1:2::1');
+    await narrow.recordFailure('b', '2001:db8:1:2:ffff:ffff:ffff:ffff');
+    expect((await narrow.check('c', '2001:db8:1:2::9')).allowed).toBe(false);
+    expect((await narrow.check('c', '2001:db8:1:3::1')).allowed).toBe(true);
+
+    const wide = setup({ addressFailures: 2, ipv6Prefix: 48 }).throttle;
+    await wide.recordFailure('a', '2001:db8:1:100::1');
+    await wide.recordFailure('b', '2001:db8:1:ff00::1');
+    expect((await wide.check('c', '2001:db8:1:abcd::1')).allowed).toBe(false);
+    expect((await wide.check('c', '2001:db8:2::1')).allowed).toBe(true);
+  });
+
+  it.each([31, 129, 56.5, Number.NaN])('refuses ipv6Prefix %s, naming the key', (ipv6Prefix) => {
+    expect(() => setup({ ipv6Prefix })).toThrow(ConfigError);
+    expect(() => setup({ ipv6Prefix })).toThrow(/local\.throttle\.ipv6Prefix: must be an integer from 32 to 128/);
   });
 });
 
@@ -172,13 +193,29 @@ describe('clientAddressKey', () => {
     ['192.0.2.1', '192.0.2.1'],
     ['::ffff:192.0.2.1', '192.0.2.1'],
     ['::ffff:c000:201', '192.0.2.1'],
-    ['2001:DB8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
-    ['2001:db8::1', '2001:db8:0:0::/64'],
-    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['::1', '0:0:0:0::/64'],
+    ['2001:DB8:1:2:3:4:5:6', '2001:db8:1:0::/56'],
+    ['2001:db8:1:2ab:3:4:5:6', '2001:db8:1:200::/56'],
+    ['2001:db8::1', '2001:db8:0:0::/56'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/56'],
+    ['::1', '0:0:0:0::/56'],
     ['not-an-ip', 'not-an-ip'],
-  ])('%s → %s', (address, key) => {
+  ])('%s → %s (default /56)', (address, key) => {
     expect(clientAddressKey(address)).toBe(key);
+  });
+
+  it.each([
+    ['2001:DB8:1:2:3:4:5:6', 64, '2001:db8:1:2::/64'],
+    ['2001:db8:1:2ab:3:4:5:6', 48, '2001:db8:1::/48'],
+    ['2001:db8:1:2ab:3:4:5:6', 32, '2001:db8::/32'],
+    ['2001:db8:1:2ab:3:4:5:6', 60, '2001:db8:1:2a0::/60'],
+    ['2001:db8:1:2ab:3:4:5:6', 128, '2001:db8:1:2ab:3:4:5:6/128'],
+    ['192.0.2.1', 48, '192.0.2.1'],
+  ])('%s at /%i → %s', (address, prefix, key) => {
+    expect(clientAddressKey(address, prefix)).toBe(key);
+  });
+
+  it.each([0, 31, 129, 64.5])('throws a RangeError for prefix %s', (prefix) => {
+    expect(() => clientAddressKey('2001:db8::1', prefix)).toThrow(RangeError);
   });
 });
 
