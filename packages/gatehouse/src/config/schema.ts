@@ -178,6 +178,12 @@ const apiEntry = z.strictObject({
     .array(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name.'))
     .default([])
     .describe("Names of the browser's other cookies forwarded upstream. Gatehouse's own cookies never are."),
+  forwardHeaders: z
+    .array(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a header name (RFC 9110 §5.1 token).'))
+    .optional()
+    .describe(
+      'Strict allowlist of the browser\'s request headers forwarded upstream (plus Content-Length and the headers Gatehouse sets). Unset: every header except the dropped families of docs/upstreams.md.',
+    ),
   allowSetCookie: z.boolean().default(false).describe("Pass the upstream's Set-Cookie to the browser (never for Gatehouse's cookie names)."),
   websocket: z.boolean().default(false).describe('Also proxy WebSocket upgrades (same-origin Origin required).'),
 });

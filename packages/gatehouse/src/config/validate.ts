@@ -4,6 +4,7 @@ import { isAbsolute, relative } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import { isRedisUrl, parseRedisUrl } from '../redis/url.js';
 import type { ParsedConfig } from './schema.js';
+import { forwardHeaderProblem } from '../proxy/header-families.js';
 import { checkSpa } from './validate-spa.js';
 
 /**
@@ -328,6 +329,11 @@ function checkApis(c: PartialConfig): ConfigProblem[] {
       if (name.startsWith(cookieName) || name.toLowerCase().startsWith('__host-gatehouse')) {
         problems.push({ key: `apis[${i}].forwardCookies[${j}]`, message: `"${name}" is Gatehouse's own cookie: it never reaches an upstream. Remove it.` });
       }
+    });
+    // The allowlist can only narrow the default policy, never let a dropped family through.
+    api.forwardHeaders?.forEach((name, j) => {
+      const problem = forwardHeaderProblem(name);
+      if (problem) problems.push({ key: `apis[${i}].forwardHeaders[${j}]`, message: problem });
     });
   });
   return problems;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookie } from 'cookie';
+import { requestHeaderFamily } from './header-families.js';
 
 /**
  * Header policy between the browser and an upstream. Plain functions over header objects; the
@@ -24,7 +25,7 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-/** Identity headers Gatehouse sets; a client's copies are always dropped. */
+/** The identity header Gatehouse sets; a client's copies (any `X-Gatehouse-*`) are always dropped. */
 export const USER_HEADER = 'x-gatehouse-user';
 export const IDENTITY_PREFIX = 'x-gatehouse-';
 
@@ -34,6 +35,11 @@ export interface RequestHeaderPolicy {
   forwardCookies: readonly string[];
   /** Prefix of Gatehouse's own cookie names (`__Host-gatehouse`, `…-login`): never forwarded. */
   gatehouseCookiePrefix: string;
+  /**
+   * The route's `forwardHeaders` (lower case): when set, the only browser headers forwarded
+   * (besides Content-Length). Unset: every header outside the dropped families.
+   */
+  forwardHeaders?: ReadonlySet<string> | undefined;
 }
 
 export interface RequestAdditions {
@@ -64,44 +70,34 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
   return tokens;
 }
 
-/** Request fields never forwarded as the client sent them (replaced, or meant for the gateway). */
-function isGatewayField(name: string): boolean {
-  switch (name) {
-    case 'host':
-    case 'cookie':
-    case 'authorization':
-    case 'forwarded':
-    case 'x-real-ip':
-    case 'x-csrf':
-    case 'x-csrf-token':
-    // The gateway answers 100-continue itself (Node does); undici refuses to send Expect (RFC 9110 §10.1.1).
-    case 'expect':
-    // Method and URL overrides would bypass the route's method allowlist and path matching in
-    // frameworks that honour them; client-address and remote-user look-alikes would let a client
-    // speak for the gateway.
-    case 'x-http-method-override':
-    case 'x-http-method':
-    case 'x-method-override':
-    case 'x-original-url':
-    case 'x-original-uri':
-    case 'x-rewrite-url':
-    case 'true-client-ip':
-    case 'x-client-ip':
-    case 'client-ip':
-    case 'cf-connecting-ip':
-    case 'x-cluster-client-ip':
-    case 'x-remote-user':
-    case 'remote-user':
-      return true;
-    default:
-      return name.startsWith('x-forwarded-') || name.startsWith(IDENTITY_PREFIX) || name.startsWith('x-auth-request-');
-  }
+/** A route's `forwardHeaders` as the policy reads them (lower case), or undefined for the default policy. */
+export function forwardHeaderSet(api: { forwardHeaders?: readonly string[] | undefined }): ReadonlySet<string> | undefined {
+  return api.forwardHeaders === undefined ? undefined : new Set(api.forwardHeaders.map((n) => n.toLowerCase()));
+}
+
+/**
+ * Fields that describe the message rather than the client, kept in allowlist mode too: without
+ * Content-Length a streamed body would go upstream chunked, which some servers refuse.
+ */
+const FRAMING: ReadonlySet<string> = new Set(['content-length']);
+
+/**
+ * Whether a browser's request header may reach the upstream. Default: every header except the
+ * families of `header-families.ts` (invalid names, gateway fields, forwarding/address, identity,
+ * client-certificate, overrides). With a route's `forwardHeaders` allowlist: only those names
+ * (validated at start-up never to name one of those families) and framing.
+ */
+export function isForwardable(name: string, allowlist: ReadonlySet<string> | undefined): boolean {
+  if (allowlist !== undefined) return FRAMING.has(name) || (allowlist.has(name) && requestHeaderFamily(name) === undefined);
+  return requestHeaderFamily(name) === undefined;
 }
 
 /**
  * The headers an upstream receives: the browser's, minus hop-by-hop fields, Cookie (except the
- * opted-in cookies), Authorization, X-Forwarded-* / Forwarded / X-Real-IP, X-CSRF*, Expect and every
- * `X-Gatehouse-*`; plus Gatehouse's own Authorization, X-Gatehouse-User and X-Forwarded-*.
+ * opted-in cookies), and every header of a dropped family (see `header-families.ts`: names with
+ * "_", Authorization, forwarding/address, identity, client-certificate, override headers) — or,
+ * with an allowlist, only the listed ones; then Gatehouse's own Authorization, X-Gatehouse-User
+ * and X-Forwarded-*, written after stripping so the upstream sees exactly one value of each.
  * `host` is left out: the HTTP client sets the upstream's.
  */
 export function upstreamRequestHeaders(
@@ -124,7 +120,9 @@ export function applyRequestPolicy(
   const drop = connectionTokens(headers.connection);
   const cookieHeader = headers.cookie;
   for (const name in headers) {
-    if (headers[name] === undefined || HOP_BY_HOP.has(name) || drop.has(name) || isGatewayField(name)) delete headers[name];
+    // Names are lower case from Node's parser; lower-cased again for callers that build objects themselves.
+    const lower = name.toLowerCase();
+    if (headers[name] === undefined || HOP_BY_HOP.has(lower) || drop.has(lower) || !isForwardable(lower, policy.forwardHeaders)) delete headers[name];
   }
   const cookie = forwardedCookies(typeof cookieHeader === 'string' ? cookieHeader : undefined, policy);
   if (cookie) headers.cookie = cookie;

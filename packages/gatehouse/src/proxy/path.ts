@@ -17,12 +17,36 @@ export type PathFailure =
   | 'encoded_separator' // "%2f", "%5c": a slash the router did not see
   | 'control_character' // NUL and other C0 controls, decoded
   | 'double_encoding' // "%252e": a dot or slash after a second decoding
-  | 'malformed_encoding'; // not valid percent-encoded UTF-8
+  | 'unicode_lookalike' // "%ef%bc%8e" (fullwidth "."), "%e2%80%a5" (".."), "%ef%bc%8f" (fullwidth "/"): a dot or slash after NFKC
+  | 'non_ascii' // a raw byte above 0x7f: a request target is ASCII (RFC 3986 §2, RFC 9112 §3.2)
+  | 'malformed_encoding'; // not valid percent-encoded UTF-8 (overlong "%c0%ae" included, RFC 3629 §3)
 
 export type PathCheck = { ok: true; rest: string; query: string } | { ok: false; failure: PathFailure };
 
 const DOUBLE_ENCODED = /%(2e|2f|5c|00)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const NON_ASCII = /[^\u0000-\u007f]/;
+/** What the path's structure is made of: dots, separators, path parameters, percent signs, query and fragment delimiters, ":" (Windows drives and streams). */
+const NOT_STRUCTURE = /[^./\\;%?#:]/g;
+/**
+ * Dots and slashes that NFKC leaves alone but that other mappings turn into ASCII ones: the
+ * "best fit" code pages of Windows APIs (the WorstFit attacks, CVE-2024-4577 family: "∕" → "/",
+ * "¥" and "₩" → "\\" in cp932 / cp949) and Unicode's confusables (UTS #39 §4: fraction and
+ * division slash, set minus, big solidus, ideographic full stop, combining solidus overlays).
+ */
+const LOOKALIKE = /[\u0337\u0338\u00a5\u20a9\u2044\u2215\u2216\u2571\u2572\u29f5\u29f8\u29f9\u3002\uff61]/;
+
+/**
+ * Whether a decoded segment holds a character an upstream could read as a dot, slash, backslash,
+ * ";", "%", "?", "#" or ":": an NFKC-normalising upstream reads "．．" (U+FF0E) and "‥" (U+2025) as "..",
+ * "／" as "/", "％２ｅ" as "%2e" (UAX #15). Refused when NFKC changes the structure at all, not
+ * only when it yields a dot segment: "a‥b" would become "a..b" for one reader and not another.
+ */
+function hasLookalike(decoded: string): boolean {
+  if (LOOKALIKE.test(decoded)) return true;
+  const folded = decoded.normalize('NFKC');
+  return folded !== decoded && folded.replace(NOT_STRUCTURE, '') !== decoded.replace(NOT_STRUCTURE, '');
+}
 
 /**
  * Splits a raw request target (`request.raw.url`) for the route at `prefix` into the part after
@@ -37,6 +61,8 @@ export function checkProxyPath(rawUrl: string, prefix: string): PathCheck {
   if (path.includes('\\')) return { ok: false, failure: 'backslash' };
   if (path.includes('//')) return { ok: false, failure: 'empty_segment' };
   const rest = path.slice(prefix.length);
+  // Node's parser refuses these before routing; checked again so no caller depends on that.
+  if (NON_ASCII.test(rest)) return { ok: false, failure: 'non_ascii' };
   // Fast path: without "%", "." or ";" no segment can decode to a dot segment or a separator, and
   // Node's parser has already refused raw control characters in the request line.
   if (!/[%.;]/.test(rest)) return { ok: true, rest, query };
@@ -54,6 +80,7 @@ export function checkProxyPath(rawUrl: string, prefix: string): PathCheck {
     if (decoded.includes('/') || decoded.includes('\\')) return { ok: false, failure: 'encoded_separator' };
     if (CONTROL.test(decoded)) return { ok: false, failure: 'control_character' };
     if (DOUBLE_ENCODED.test(decoded)) return { ok: false, failure: 'double_encoding' };
+    if (NON_ASCII.test(decoded) && hasLookalike(decoded)) return { ok: false, failure: 'unicode_lookalike' };
   }
   return { ok: true, rest, query };
 }

@@ -8,7 +8,7 @@ import { sendError } from '../http/errors.js';
 import { type Metrics, noopMetrics } from '../metrics/metrics.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
-import { applyRequestPolicy, downstreamResponseHeaders, type RequestHeaderPolicy, type ResponseHeaderPolicy } from './headers.js';
+import { applyRequestPolicy, downstreamResponseHeaders, forwardHeaderSet, type RequestHeaderPolicy, type ResponseHeaderPolicy } from './headers.js';
 import { checkProxyPath, upstreamPath } from './path.js';
 
 /** Every method a proxied route is registered for; the route's own list decides (405 otherwise). */
@@ -71,7 +71,7 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
   const cookiePrefix = options.config.session.cookie.name;
   const publicUrl = new URL(options.config.publicOrigin);
   const proto = publicUrl.protocol.slice(0, -1);
-  const requestPolicy: RequestHeaderPolicy = { forwardCookies: api.forwardCookies, gatehouseCookiePrefix: cookiePrefix };
+  const requestPolicy: RequestHeaderPolicy = { forwardCookies: api.forwardCookies, gatehouseCookiePrefix: cookiePrefix, forwardHeaders: forwardHeaderSet(api) };
   const responsePolicy: ResponseHeaderPolicy = {
     allowSetCookie: api.allowSetCookie,
     gatehouseCookiePrefix: cookiePrefix,

@@ -7,7 +7,7 @@ import { type CsrfFailure, checkRequestOrigin } from '../csrf/check.js';
 import { ERRORS, type ErrorCode, GatehouseError } from '../errors.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
 import { checkProxyPath, upstreamTarget } from './path.js';
 
 export interface WebSocketProxyOptions {
@@ -43,7 +43,7 @@ const HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-
 export function attachWebSocketProxy(server: Server, options: WebSocketProxyOptions): () => void {
   const routes = options.apis
     .filter((api) => api.websocket)
-    .map((api) => ({ api, upstream: new URL(api.upstream) }))
+    .map((api) => ({ api, upstream: new URL(api.upstream), forwardHeaders: forwardHeaderSet(api) }))
     // Longest prefix first, the way the HTTP router picks the most specific route.
     .sort((a, b) => b.api.path.length - a.api.path.length);
   const wss = relayServer();
@@ -65,7 +65,7 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     });
     if (!match && options.fallback) return options.fallback(request, socket, head);
     if (!match || request.method !== 'GET') return refuse(socket, 'not_found');
-    const { api, upstream } = match;
+    const { api, upstream, forwardHeaders } = match;
     const protocols = handshakeProtocols(request);
     if (!protocols) return refuse(socket, 'invalid_request');
     const checked = checkProxyPath(rawUrl, api.path);
@@ -88,7 +88,8 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     const publicUrl = new URL(options.publicOrigin);
     const headers = upstreamRequestHeaders(
       request.headers,
-      { forwardCookies: api.forwardCookies, gatehouseCookiePrefix: options.cookiePrefix },
+      // The route's header policy, allowlist included: an upgrade is a request like any other.
+      { forwardCookies: api.forwardCookies, gatehouseCookiePrefix: options.cookiePrefix, forwardHeaders },
       {
         authorization: credentials.authorization,
         userId: credentials.session?.userId,

@@ -10,6 +10,8 @@ export interface Seen {
   /** The raw request target the upstream received. */
   path: string;
   headers: IncomingHttpHeaders;
+  /** Names and values exactly as they came on the wire (duplicates and case kept). */
+  rawHeaders: string[];
   body: string;
 }
 
@@ -44,7 +46,7 @@ export async function startEcho(): Promise<Echo> {
   const seen: Seen[] = [];
   const server: Server = createServer(async (request, response) => {
     const path = request.url ?? '';
-    const record: Seen = { method: request.method ?? '', path, headers: request.headers, body: '' };
+    const record: Seen = { method: request.method ?? '', path, headers: request.headers, rawHeaders: request.rawHeaders, body: '' };
     seen.push(record);
     const json = (status: number, value: unknown, headers: Record<string, string | string[]> = {}) => {
       const text = JSON.stringify(value);
@@ -81,7 +83,7 @@ export async function startEcho(): Promise<Echo> {
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   wss.on('connection', (socket, request) => {
-    seen.push({ method: 'WEBSOCKET', path: request.url ?? '', headers: request.headers, body: '' });
+    seen.push({ method: 'WEBSOCKET', path: request.url ?? '', headers: request.headers, rawHeaders: request.rawHeaders, body: '' });
     socket.send(JSON.stringify({ hello: true, path: request.url, headers: request.headers, protocol: socket.protocol }));
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
   });

@@ -32,11 +32,18 @@ export function apis(echo: Echo, unlisted: Echo, downPort: number): NonNullable<
   ];
 }
 
-export async function proxyFixture(overrides: Partial<GatehouseConfigInput> = {}): Promise<ProxyFixture> {
+/**
+ * @param extraApis routes added to {@link apis}, given the echo upstream's origin (e.g. an
+ * allowlist route for one test file).
+ */
+export async function proxyFixture(
+  overrides: Partial<GatehouseConfigInput> = {},
+  extraApis: (echoOrigin: string) => NonNullable<GatehouseConfigInput['apis']> = () => [],
+): Promise<ProxyFixture> {
   const echo = await startEcho();
   const unlisted = await startEcho();
   const signingKeys = await SigningKeyRing.inMemory();
-  const gw = await testGateway({ apis: apis(echo, unlisted, await closedPort()), ...overrides }, { signingKeys });
+  const gw = await testGateway({ apis: [...apis(echo, unlisted, await closedPort()), ...extraApis(echo.origin)], ...overrides }, { signingKeys });
   return {
     gw,
     echo,
@@ -59,9 +66,16 @@ export async function listen(gw: TestGateway): Promise<string> {
 
 /**
  * One request with the request target written byte for byte (fetch and inject() would
- * normalize "..", "%2e" and "//" before sending). Resolves with the status and body.
+ * normalize "..", "%2e" and "//" before sending). Headers as pairs keep duplicates, case and
+ * names Node's client would refuse. Resolves with the status and body.
  */
-export function rawRequest(origin: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
+export function rawRequest(
+  origin: string,
+  target: string,
+  headers: Record<string, string> | ReadonlyArray<readonly [string, string]> = {},
+  method = 'GET',
+  body = '',
+): Promise<{ status: number; body: string }> {
   const url = new URL(origin);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname);
@@ -75,7 +89,7 @@ export function rawRequest(origin: string, target: string, headers: Record<strin
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
       resolve({ status, body: data.slice(data.indexOf('\r\n\r\n') + 4) });
     });
-    const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close', ...(Array.isArray(headers) ? headers : Object.entries(headers)).map(([k, v]) => `${k}: ${v}`)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
   });
 }
