@@ -352,9 +352,11 @@ export function createGatehouseClient(options: GatehouseClientOptions = {}): Gat
       try {
         json = await call('POST', '/logout');
       } catch (error) {
-        // The gateway expires the cookie before it touches the store: any answer at all (even a
-        // 503) means this browser is signed out. Only no answer (status 0) leaves it as it was.
-        if (error instanceof GatehouseClientError && error.status !== 0) signedOut('logout');
+        // A 2xx means the session ended, even when its body is not the gateway's JSON. Any other
+        // answer (`store_unavailable` during a store outage, with `retryAfter`) comes before the
+        // gateway ends anything, and it keeps the cookie: the session is still live, so this
+        // client stays signed in and the caller can retry. No answer (status 0) changes nothing either.
+        if (error instanceof GatehouseClientError && error.status >= 200 && error.status < 300) signedOut('logout');
         throw error;
       }
       const redirect = endSessionUrl(json.redirect);

@@ -38,7 +38,7 @@ export class GatehouseClientError extends Error {
   readonly code: GatehouseErrorCode;
   /** HTTP status of the answer; 0 when there was none (`network_error`). */
   readonly status: number;
-  /** Seconds to wait before retrying (`Retry-After`), on `login_throttled` and `server_busy`. */
+  /** Seconds to wait before retrying (`Retry-After`), on `login_throttled`, `server_busy` and `store_unavailable`. */
   readonly retryAfter: number | undefined;
 
   constructor(code: GatehouseErrorCode, status: number, message: string, options: { retryAfter?: number; cause?: unknown } = {}) {

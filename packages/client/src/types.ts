@@ -223,9 +223,16 @@ export interface GatehouseClient {
    * Signs out (`POST /auth/logout`): the gateway ends the session and expires the cookie. Emits
    * `signedout` (reason `logout`); for a federated session the answer carries the provider's
    * end-session URL, and the client navigates there (the provider sends the browser back) when it
-   * is `https:` (`http:` on localhost only) without userinfo. The gateway expires the cookie first,
-   * so any answer (even a 503) signs this client out; the error is still thrown. Only no answer
-   * (`network_error`) leaves the state as it was.
+   * is `https:` (`http:` on localhost only) without userinfo. The gateway expires the cookie only
+   * once the session has ended, so only a 2xx signs this client out. A refusal leaves the session
+   * live and the state as it was, and is thrown: `store_unavailable` (503, the session store is
+   * down) carries `retryAfter` seconds, after which calling `logout()` again ends it. So does no
+   * answer at all (`network_error`).
+   *
+   * @example
+   * try { await gatehouse.logout(); } catch (e) {
+   *   if (e instanceof GatehouseClientError && e.code === 'store_unavailable') retryLater(e.retryAfter ?? 2);
+   * }
    */
   logout(): Promise<{ redirect?: string }>;
   /** The user's live sessions ("your devices"), newest first. */

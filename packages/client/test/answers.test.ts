@@ -94,7 +94,7 @@ describe('answers that are not the gateway’s JSON', () => {
         expect(error, `${name} ${JSON.stringify(body)}`).toBeInstanceOf(GatehouseClientError);
         expect(error, `${name} ${JSON.stringify(body)}`).toMatchObject({ code: 'invalid_response', status: 200 });
       }
-      // The logout got an answer: the gateway had expired the cookie before writing it.
+      // A 2xx, whatever its body: the gateway ended the session before writing it.
       expect(client.state).toEqual({ status: 'signed-out', reason: 'logout' });
     }
     // Entries that are not objects are skipped, not a TypeError.

@@ -155,23 +155,28 @@ describe('login() and logout()', () => {
     expect(replay?.statusCode).toBe(401);
   });
 
-  it('a failed logout (store down, 503) still signs this client out: the gateway expired the cookie first', async () => {
+  it('a logout refused while the store is down (503) keeps this client signed in, with retryAfter; the retry ends the session', async () => {
     gw = await testGateway();
     const browser = testBrowser(gw);
     const clock = fakeClock(gw.clock);
     const client = createGatehouseClient({ fetch: browser.fetch, clock, navigate: () => undefined });
-    await client.login({ username: 'alice', password: PASSWORD });
-    expect(clock.pending()).toBeGreaterThan(0);
+    const session = await client.login({ username: 'alice', password: PASSWORD });
     const events: SignedOutEvent[] = [];
     client.on('signedout', (event) => events.push(event));
     const store = gw.gatehouse.store;
     const get = store.get;
     store.get = () => Promise.reject(new StoreUnavailableError());
     try {
-      await expect(client.logout()).rejects.toMatchObject({ name: 'GatehouseClientError', code: 'store_unavailable', status: 503 });
+      await expect(client.logout()).rejects.toMatchObject({ name: 'GatehouseClientError', code: 'store_unavailable', status: 503, retryAfter: 2 });
     } finally {
       store.get = get;
     }
+    // The gateway kept the cookie (the session is live): reporting a sign-out now would be a lie.
+    expect(browser.cookies.has(COOKIE)).toBe(true);
+    expect(events).toEqual([]);
+    expect(client.state).toEqual({ status: 'signed-in', session });
+    // The store is back: the same call ends the session.
+    expect(await client.logout()).toEqual({});
     expect(browser.cookies.has(COOKIE)).toBe(false);
     expect(events).toEqual([{ reason: 'logout' }]);
     expect(client.state).toEqual({ status: 'signed-out', reason: 'logout' });

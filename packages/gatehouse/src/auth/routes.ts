@@ -151,8 +151,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       }
       // OWASP Session Management: a password change ends every other session, and the current
       // one continues under a fresh id (whoever may have known the old id loses it too).
-      const revoked = await sessions.revokeUser(session.userId);
-      const { token, record } = await sessions.create({ user: session.user, provider: 'local', client: clientInfo(request) });
+      // A store failure here (503) leaves the new password set and the cookie as it was: the user
+      // retries with DELETE /auth/sessions (or logs out) to end the other sessions.
+      const revoked = await retryable(sessions.revokeUser(session.userId));
+      const { token, record } = await retryable(sessions.create({ user: session.user, provider: 'local', client: clientInfo(request) }));
       setSessionCookie(reply, token, record);
       audit('password_changed', request, { userId: session.userId, sessionId: record.id, revoked: revoked - 1 });
       return sessionView(record, antiForgeryToken(keys, record.id));
@@ -160,16 +162,26 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   );
 
   app.post('/logout', async (request, reply) => {
-    // Expire the cookie first, with the attributes it was set with: even when the store is down
-    // (503), this browser is signed out.
+    // The cookie is expired only once the store has ended the session. Expiring it first, during
+    // a store outage (503), would leave a live session on the server that this browser could no
+    // longer end: OWASP Session Management Cheat Sheet, "the session must be invalidated on the
+    // server side" at logout. So a 503 keeps the cookie and says when to retry.
+    const session = await retryable(request.getSession());
+    if (!session) {
+      reply.header('set-cookie', cookie.clear());
+      return {};
+    }
+    await retryable(sessions.revoke(session.id));
     reply.header('set-cookie', cookie.clear());
-    const session = await request.getSession();
-    if (!session) return {};
-    // The local session ends first: whatever the provider does next, this browser is signed out.
-    await sessions.revoke(session.id);
     audit('logout', request, { userId: session.userId, sessionId: session.id });
-    const redirect = await options.providerLogout?.(session);
-    return redirect ? { redirect } : {};
+    // The local session is over: whatever the provider step does now, the logout succeeded.
+    try {
+      const redirect = await options.providerLogout?.(session);
+      return redirect ? { redirect } : {};
+    } catch (error) {
+      request.log.warn({ err: error }, 'provider logout step failed');
+      return {};
+    }
   });
 
   app.get('/sessions', async (request, reply) => {
@@ -179,22 +191,45 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', { schema: { params: sessionIdParam } }, async (request, reply) => {
-    const session = await requireSession(request, reply, cookie);
+    const session = await retryable(requireSession(request, reply, cookie));
     // Only the caller's own sessions: someone else's id answers exactly like an unknown one.
-    const target = await sessions.findOwn(session.userId, request.params.id);
+    const target = await retryable(sessions.findOwn(session.userId, request.params.id));
     if (!target) throw new GatehouseError('session_not_found');
-    await sessions.revoke(target.id);
+    // As for logout: the cookie is expired only after the store ended the session.
+    await retryable(sessions.revoke(target.id));
     if (target.id === session.id) reply.header('set-cookie', cookie.clear());
     audit('session_revoked', request, { userId: session.userId, sessionId: session.id, revoked: target.id.slice(0, 12) });
     return { revoked: 1 };
   });
 
   app.delete('/sessions', async (request, reply) => {
-    const session = await requireSession(request, reply, cookie);
-    const revoked = await sessions.revokeUser(session.userId, session.id);
+    const session = await retryable(requireSession(request, reply, cookie));
+    const revoked = await retryable(sessions.revokeUser(session.userId, session.id));
     audit('sessions_revoked', request, { userId: session.userId, sessionId: session.id, revoked });
     return { revoked };
   });
+}
+
+/**
+ * Seconds a client should wait before retrying a revocation the store could not do. The Redis
+ * and PostgreSQL backends reconnect in the background (a second or two after the store is back).
+ */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The same `store_unavailable` (503), with `Retry-After` (RFC 9110 §10.2.3): a revocation that
+ * failed is safe to repeat, and the browser SDK tells its caller when.
+ */
+async function retryable<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (!(error instanceof GatehouseError) || error.code !== 'store_unavailable' || error.headers['Retry-After']) throw error;
+    throw new GatehouseError('store_unavailable', {
+      cause: error.cause ?? error,
+      headers: { ...error.headers, 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) },
+    });
+  }
 }
 
 function clientInfo(request: FastifyRequest): SessionRecord['client'] {
