@@ -235,6 +235,27 @@ describe('default policy ("refuse": no link below a root is followed)', () => {
   });
 });
 
+describe('a root that is itself a link', () => {
+  it('"refuse" still serves a root reached through a link (current -> releases/42), and refuses links below it', async () => {
+    const deploy = mkdtempSync(join(tmpdir(), 'gh-symlinks-release-'));
+    try {
+      for (const dir of ['releases', 'releases/42', 'files', 'outside']) mkdirSync(join(deploy, dir));
+      writeFileSync(join(deploy, 'releases', '42', 'index.html'), '<!doctype html><body>RELEASE-42</body>');
+      writeFileSync(join(deploy, 'outside', 'secret.txt'), OUTSIDE_SECRET);
+      symlinkSync('../../outside/secret.txt', join(deploy, 'releases', '42', 'leak.txt'));
+      symlinkSync('releases/42', join(deploy, 'current'));
+      const gw = await start(deploy, undefined, { spa: { root: './current' } });
+      running.push(gw);
+      const index = await call(gw.port, '/', { headers: { accept: 'text/html' } });
+      expect(index.status).toBe(200);
+      expect(index.body).toContain('RELEASE-42');
+      await expectRefused(gw, '/leak.txt', await missing(gw, ''));
+    } finally {
+      rmSync(deploy, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the SPA index fallback', () => {
   it('CWE-59: index.html itself a link out of the root is never served, for / or a client-side route', async () => {
     const other = mkdtempSync(join(tmpdir(), 'gh-symlinks-index-'));
