@@ -128,10 +128,11 @@ describe('fail closed', () => {
       expect(res.json().error, url).toBe('store_unavailable');
       expect(res.body).not.toContain('PROTECTED-REPORT');
     }
-    // Logout during the outage still signs this browser out.
+    // Logout during the outage keeps the cookie: the session is not ended, so the browser can retry.
     const logout = await gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
     expect(logout.statusCode).toBe(503);
-    expect(String(logout.headers['set-cookie'])).toMatch(/^__Host-gatehouse=; Max-Age=0;/);
+    expect(logout.headers['retry-after']).toBe('2');
+    expect(String(logout.headers['set-cookie'] ?? '')).not.toMatch(/__Host-gatehouse=;/);
     const loginDuringOutage = await gw.inject({ method: 'POST', url: '/auth/login', headers: SAME_ORIGIN, payload: { username: 'alice', password: 'correct horse battery staple' } });
     expect(loginDuringOutage.statusCode).toBe(503);
     // The public SPA keeps being served, and the same cookie works when the store returns.
