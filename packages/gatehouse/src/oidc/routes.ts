@@ -111,10 +111,8 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         client: clientInfo(request),
         data: { oidc: result.oidc },
       });
-      reply.header('set-cookie', [
-        transactions.clear(state),
-        cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined),
-      ]);
+      // Appended to the transaction cookie's expiry set above.
+      reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
       audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {
