@@ -12,7 +12,9 @@ import { type Audit, createAudit } from './http/audit.js';
 import { registerDevCors } from './http/cors.js';
 import { errorHandler, sendError } from './http/errors.js';
 import { headerValue, isNavigation, loginRedirect } from './http/request.js';
+import { answerClientError, hardenListener, listenerOptions } from './http/listener.js';
 import { securityHeaders } from './http/security-headers.js';
+import { clientAddress, compileTrustProxy } from './http/trust-proxy.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
 import { SessionManager } from './session/manager.js';
@@ -139,17 +141,19 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     maxAgeSeconds: c.persistent ? Math.floor(config.session.absoluteTimeout / 1000) : undefined,
   });
 
+  const trustProxy = compileTrustProxy(config.trustProxy);
+  const listener = listenerOptions(config.listen);
   const options = {
     logger: deps.logger ?? { level: config.logLevel, serializers: { req: requestForLog } },
-    // Fastify also accepts a hop count at runtime; its types only list the other forms.
-    trustProxy: config.trustProxy as boolean | string,
+    // Compiled here: Fastify 5.12 ignores a hop count (request.ip stayed the proxy's address).
+    trustProxy,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
-    requestTimeout: 30_000,
+    ...listener.fastify,
     // Bad input is refused, never reshaped: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Oversized or malformed HTTP never reaches a route; answer it in the same JSON shape.
-    clientErrorHandler: rawClientError,
+    clientErrorHandler: answerClientError,
     // Errors Fastify raises before routing (e.g. a malformed percent-encoding in the URL) get the
     // same JSON refusal and headers as everything else, not Fastify's own body.
     frameworkErrors: (error, _request, reply) => {
@@ -172,7 +176,12 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       if (outcome === 'ended') metrics.sessionsEnded('refresh_refused', 1);
     },
   });
-  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (
+    deps.https
+      ? Fastify({ ...options, https: { ...deps.https, ...listener.server, ...listener.tls } })
+      : Fastify({ ...options, http: listener.server })
+  ) as unknown as FastifyInstance;
+  hardenListener(app, config.listen);
   storeError = (error) => app.log.warn({ err: error }, `session store: ${error instanceof Error ? error.message : String(error)}`);
   // Internal tokens (issue 4): an asymmetric key ring, only when some route sends them.
   const signingKeys =
@@ -321,6 +330,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
           reservedPrefixes: [...reservedPrefixes, ...RESERVED_PATHS],
           cookiePrefix: c.name,
           securityHeaders: headers,
+          // Upgrades bypass Fastify: the same trustProxy rule as request.ip.
+          clientIp: (request) => clientAddress(request, trustProxy),
         })
       : undefined;
   // Always listening for upgrades, even with no WebSocket route: without a listener Node hands a
@@ -334,7 +345,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       cookiePrefix: c.name,
       resolveSession: (header) => sessions.resolve(cookie.read(header)),
       sources,
-      clientIp: (request) => request.socket.remoteAddress ?? '',
+      clientIp: (request) => clientAddress(request, trustProxy),
       log: app.log,
       fallback: devServer?.upgrade,
     });
@@ -378,28 +389,6 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       await local?.close();
     },
   };
-}
-
-/**
- * HTTP the parser could not read (oversized headers, garbage, a request that timed out): answered
- * on the raw socket in the same JSON shape, then the connection is closed.
- */
-function rawClientError(error: Error, socket: import('node:stream').Duplex): void {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const [status, reason, body] =
-    code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'The request headers are too large.' }]
-      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', { error: 'invalid_request', message: 'The request took too long to arrive.' }]
-        : [400, 'Bad Request', { error: 'invalid_request', message: 'Malformed HTTP request.' }];
-  const json = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
-  );
 }
 
 /**

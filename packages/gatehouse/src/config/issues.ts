@@ -13,7 +13,8 @@ type Issue = z.core.$ZodIssue;
 const HINTS: Record<string, string> = {
   publicOrigin: 'the origin users open, e.g. "https://app.example.com"',
   'listen.tls': '"self-signed", false, or { "cert": "cert.pem", "key": "key.pem" }',
-  trustProxy: 'true, a hop count such as 1, or the proxy addresses such as "10.0.0.1"',
+  trustProxy: 'true, a hop count such as 1, or the proxies\' addresses or CIDRs such as "10.0.0.1, 10.0.0.0/8" (a string or a list)',
+  'listen.maxConnections': 'a whole number of connections, e.g. 4096',
   'spa.root': 'the directory of the built SPA, e.g. "./dist"',
   'static[].path': 'a URL path such as "/files"',
   'static[].root': 'a directory such as "./files"',

@@ -223,11 +223,27 @@ export const configSchema = z
           ),
       })
       .prefault({})
-      .describe('Where the gateway listens.'),
+      .describe('Where the gateway listens, and the bounds of each connection.'),
     trustProxy: z
-      .union([z.boolean(), z.number().int().min(0), z.string()])
+        // Connection bounds (src/http/listener.ts): silent or slow connections must not hold descriptors.
+        handshakeTimeout: duration('5s', 'A TLS handshake not finished within this long is dropped.'),
+        firstRequestTimeout: duration('10s', 'A connection that sends no request within this long of opening (after TLS) is closed.'),
+        headersTimeout: duration('20s', "A request's headers must all arrive within this long (408). At most `requestTimeout`."),
+        requestTimeout: duration('30s', 'A whole request, body included, must arrive within this long (408).'),
+        keepAliveTimeout: duration('5s', 'An idle keep-alive connection is closed after this long. Behind a load balancer: above its idle timeout.'),
+        maxConnections: z
+          .number()
+          .int()
+          .min(1)
+          .default(4096)
+          .describe('Connections open at once; beyond it, new connections are closed as they arrive.'),
+        shutdownTimeout: duration('10s', 'On shutdown, requests in flight get this long to finish; then every connection is closed.'),
+      // A count that is not a whole number >= 0 is refused in validate.ts, with the fix.
+      .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
       .default(false)
-      .describe("Trust X-Forwarded-* from a proxy in front: true, a hop count, or addresses (Fastify's trustProxy)."),
+      .describe(
+        'The proxies in front whose X-Forwarded-For is believed: a hop count (e.g. 1), or their addresses/CIDRs ("10.0.0.1,10.0.0.0/8" or a list); true (every hop) only in development.',
+      ),
     spa: z
       .strictObject({
         root: z.string().optional().describe('Directory of the built SPA. Relative to the config file. Exactly one of `root` and `upstream`.'),

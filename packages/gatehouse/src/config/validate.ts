@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, relative } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
+import { trustProxyProblems, trustsAProxy } from '../http/trust-proxy.js';
 import { isRedisUrl, parseRedisUrl } from '../redis/url.js';
 import type { ParsedConfig } from './schema.js';
 import { forwardHeaderProblem } from '../proxy/header-families.js';
@@ -75,7 +76,7 @@ function checkPublicOrigin(c: PartialConfig): ConfigProblem[] {
 function checkListener(c: PartialConfig): ConfigProblem[] {
   if (c.listen?.tls !== false || c.trustProxy === undefined || c.mode === undefined) return [];
   // TLS is terminated either here or by a trusted proxy in front (OWASP Transport Layer Security Cheat Sheet).
-  const behindProxy = c.trustProxy !== false && c.trustProxy !== 0 && c.trustProxy !== '';
+  const behindProxy = trustsAProxy(c.trustProxy);
   if (behindProxy || (c.mode === 'development' && isLoopbackHost(c.listen.host))) return [];
   const message =
     c.mode === 'development'
@@ -84,7 +85,23 @@ function checkListener(c: PartialConfig): ConfigProblem[] {
   return [{ key: 'listen.tls', message }];
 }
 
+function checkListenerLimits(c: PartialConfig): ConfigProblem[] {
+  const listen = c.listen;
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (!listen || listen.headersTimeout <= listen.requestTimeout) return [];
+  const message = `${formatDuration(listen.headersTimeout)} is longer than listen.requestTimeout (${formatDuration(listen.requestTimeout)}), which bounds the whole request, headers included: lower it, or raise listen.requestTimeout.`;
+  return [{ key: 'listen.headersTimeout', message }];
+}
+
 function checkTrustProxy(c: PartialConfig): ConfigProblem[] {
+  if (c.trustProxy === undefined) return [];
+  // An entry proxy-addr would misread ("1" is 0.0.0.1) or refuse would leave request.ip the
+  // proxy's address for every client: one client's failures would then lock everyone out.
+  const problems = trustProxyProblems(c.trustProxy);
+  if (problems.length > 0) {
+    const message = `${problems.join('; ')}: write a hop count without quotes (e.g. 1), or the proxies' IP addresses or CIDRs (e.g. "10.0.0.1, 10.0.0.0/8" or ["10.0.0.1", "fd00::/8"]; also "loopback", "linklocal", "uniquelocal").`;
+    return [{ key: 'trustProxy', message }];
+  }
   // With `true`, Fastify takes the left-most X-Forwarded-For, which any client writes: clients
   // would pick their own address for throttling and the audit log (OWASP Logging Cheat Sheet).
   if (c.trustProxy !== true || c.mode !== 'production') return [];
@@ -398,6 +415,7 @@ export function validateConfig(config: PartialConfig): ConfigProblem[] {
   return [
     ...checkPublicOrigin(config),
     ...checkListener(config),
+    ...checkListenerLimits(config),
     ...checkSpa(config),
     ...checkTrustProxy(config),
     ...checkProviders(config),

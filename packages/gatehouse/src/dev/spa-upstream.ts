@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
@@ -23,6 +23,8 @@ export interface SpaUpstreamOptions {
   cookiePrefix: string;
   /** The gateway's security headers: the dev server's copies are dropped, CSP relaxed (see `csp.ts`). */
   securityHeaders: Readonly<Record<string, string>>;
+  /** The client address of a WebSocket upgrade, by the `trustProxy` rule (as `request.ip`). */
+  clientIp: (request: IncomingMessage) => string;
 }
 
 /** Vite may hold the first requests while it pre-bundles dependencies; give it time. */
@@ -91,7 +93,5 @@ export async function registerSpaUpstream(app: FastifyInstance, options: SpaUpst
     ...options,
     upstream: upstream.origin,
     log: app.log,
-    // As for API WebSockets: the peer address (upgrades bypass Fastify's trustProxy handling).
-    clientIp: (request) => request.socket.remoteAddress ?? '',
   });
 }

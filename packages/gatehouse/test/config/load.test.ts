@@ -11,7 +11,18 @@ describe('resolveConfig', () => {
     const config = resolveConfig(MINIMUM, { baseDir: BASE_DIR });
     expect(config.mode).toBe('production');
     expect(config.publicOrigin).toBe('https://localhost:8443');
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8443, tls: 'self-signed' });
+    expect(config.listen).toEqual({
+      host: '127.0.0.1',
+      port: 8443,
+      tls: 'self-signed',
+      handshakeTimeout: 5_000,
+      firstRequestTimeout: 10_000,
+      headersTimeout: 20_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      maxConnections: 4096,
+      shutdownTimeout: 10_000,
+    });
     expect(config.dataDir).toBe('/srv/gatehouse/data');
     expect(config.spa).toEqual({ root: '/srv/gatehouse/dist', index: 'index.html' });
     expect(config.static).toEqual([{ path: '/files', root: '/srv/gatehouse/files', protected: true }]);
