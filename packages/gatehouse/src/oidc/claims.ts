@@ -41,3 +41,40 @@ export function verifiedEmail(idToken: Claims, userinfo?: Claims): string | unde
   const claims = { ...idToken, ...(userinfo ?? {}) };
   return claims.email_verified === true && typeof claims.email === 'string' ? claims.email : undefined;
 }
+
+/**
+ * What one federated session may keep. A provider (or whoever controls one) could otherwise fill
+ * the session store — and every request's session read — with megabytes per sign-in. Sizes are
+ * UTF-8 bytes. Tokens larger than 16 KiB would not fit the request headers most servers accept
+ * (the access token is forwarded upstream as `Authorization: Bearer`) anyway.
+ */
+export const SESSION_LIMITS = {
+  /** Distinct claim names across the ID token and UserInfo. */
+  claims: 100,
+  /** The ID token's claims and UserInfo, serialized as JSON. */
+  claimsBytes: 32 * 1024,
+  /** Each of the access, refresh and ID token. */
+  tokenBytes: 16 * 1024,
+} as const;
+
+/** Why these tokens and claims are too large to keep in a session, or undefined. */
+export function sessionSizeProblem(
+  tokens: { access_token: string; refresh_token?: string | undefined; id_token?: string | undefined },
+  idToken: Claims | undefined,
+  userinfo?: Claims,
+): string | undefined {
+  for (const [name, value] of [
+    ['access token', tokens.access_token],
+    ['refresh token', tokens.refresh_token],
+    ['ID token', tokens.id_token],
+  ] as const) {
+    if (value !== undefined && Buffer.byteLength(value) > SESSION_LIMITS.tokenBytes) {
+      return `${name} exceeds ${SESSION_LIMITS.tokenBytes} bytes`;
+    }
+  }
+  const names = new Set([...Object.keys(idToken ?? {}), ...Object.keys(userinfo ?? {})]);
+  if (names.size > SESSION_LIMITS.claims) return `${names.size} claims (at most ${SESSION_LIMITS.claims})`;
+  const size = Buffer.byteLength(JSON.stringify(idToken ?? {})) + Buffer.byteLength(JSON.stringify(userinfo ?? {}));
+  if (size > SESSION_LIMITS.claimsBytes) return `claims of ${size} bytes (at most ${SESSION_LIMITS.claimsBytes})`;
+  return undefined;
+}

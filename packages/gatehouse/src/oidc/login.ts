@@ -3,8 +3,10 @@ import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { SessionUser } from '../stores/types.js';
-import { userFromClaims, verifiedEmail } from './claims.js';
+import { sessionSizeProblem, userFromClaims, verifiedEmail } from './claims.js';
+import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';
+import { tokenResponseProblem } from './token-response-checks.js';
 import { type OidcSessionData, sealTokens } from './tokens.js';
 import type { LoginTransaction } from './transaction.js';
 
@@ -83,6 +85,9 @@ export async function completeLogin(
   // OIDC Core §2: sub is at most 255 ASCII characters. Anything else (control characters, NUL,
   // which PostgreSQL cannot even store) is a broken or hostile provider: refuse, do not store it.
   if (!/^[\x21-\x7e]{1,255}$/.test(claims.sub)) throw new LoginError('login_failed', 'malformed ID token subject');
+  // What openid-client leaves unchecked: token_type, the ID token's typ, azp and a future iat.
+  const refused = tokenResponseProblem(tokens, claims, provider.config.clientId);
+  if (refused) throw new LoginError('login_failed', refused);
   let userinfo: Record<string, unknown> | undefined;
   if (provider.config.userinfo) {
     try {
@@ -91,6 +96,9 @@ export async function completeLogin(
       throw classify(error);
     }
   }
+  // Bounded before anything is stored: a provider cannot fill the session store.
+  const oversized = sessionSizeProblem(tokens, claims, userinfo);
+  if (oversized) throw new LoginError('login_failed', oversized);
   let user = userFromClaims(provider.config, claims, userinfo);
   if (provider.config.linkLocalAccount === 'verified-email' && options.findLocalUser) {
     const email = verifiedEmail(claims, userinfo);
@@ -123,6 +131,9 @@ export function classify(error: unknown): LoginError {
   if (error instanceof GatehouseError && error.code === 'provider_unavailable') {
     return new LoginError('provider_unavailable', 'discovery failed', error);
   }
+  // Timeouts, connection failures, 5xx: temporary (provider_unavailable); our fetch layer's refusals.
+  const failure = providerFailure(error);
+  if (failure) return new LoginError(failure.code, failure.reason, error);
   if (error instanceof client.AuthorizationResponseError) {
     return new LoginError('login_denied', `provider error: ${error.error}`, error);
   }

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Coordination } from '../coordination/types.js';
 import { GatehouseError } from '../errors.js';
@@ -49,7 +49,8 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
 /** Logout token verification for one provider (OIDC Back-Channel Logout 1.0 §2.6). */
 export class LogoutTokenVerifier {
-  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  /** jose's key selection over the provider's current key set, one per set (it imports keys once). */
+  private readonly localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
   constructor(
     private readonly provider: OidcProvider,
     /** Where `jti` marks live: shared by instances, so a token replayed to another one is refused too. */
@@ -61,8 +62,6 @@ export class LogoutTokenVerifier {
     const configuration = await this.provider.client();
     const metadata = configuration.serverMetadata();
     if (!metadata.jwks_uri) throw invalid('provider publishes no jwks_uri');
-    // createRemoteJWKSet refetches once on an unknown kid (rotation) and rate-limits refetches.
-    this.jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri));
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -74,7 +73,7 @@ export class LogoutTokenVerifier {
     const algorithms = (metadata.id_token_signing_alg_values_supported ?? ['RS256']).filter((a) => a !== 'none');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, {
+      ({ payload } = await jwtVerify(token, (protectedHeader, jws) => this.key(protectedHeader, jws), {
         issuer: metadata.issuer,
         audience: this.provider.config.clientId,
         algorithms,
@@ -108,6 +107,21 @@ export class LogoutTokenVerifier {
   async markUsed(jti: string): Promise<void> {
     // Kept longer than maxTokenAge + clockTolerance: a replay after that fails the iat check anyway.
     await this.coordination.put(this.jtiKey(jti), '1', 15 * 60_000);
+  }
+
+  /**
+   * The provider's JWKS through the shared, bounded cache (an unknown kid refetches once,
+   * single-flight and rate-limited: anyone can post a logout token naming a made-up kid); jose
+   * selects the key and checks the signature.
+   */
+  private async key(...args: Parameters<JWTVerifyGetKey>): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
+    const set = await this.provider.signingKeys(args[0].kid);
+    let local = this.localSets.get(set);
+    if (!local) {
+      local = createLocalJWKSet(set);
+      this.localSets.set(set, local);
+    }
+    return local(...args);
   }
 
   private jtiKey(jti: string): string {

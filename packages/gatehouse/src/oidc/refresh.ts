@@ -6,7 +6,10 @@ import { GatehouseError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { SessionManager } from '../session/manager.js';
 import type { SessionRecord } from '../stores/types.js';
+import { sessionSizeProblem } from './claims.js';
+import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';
+import { tokenResponseProblem } from './token-response-checks.js';
 import { oidcData, type OidcTokens, sealTokens, unsealTokens } from './tokens.js';
 
 /** Refresh when the access token expires within this many ms. */
@@ -114,10 +117,13 @@ export class TokenRefresher {
     } catch (error) {
       // The provider answered, and the answer ends the session: invalid_grant, or a response that
       // does not validate (a refreshed ID token from another issuer, bad signature, bad claims).
-      // Network failures and 5xx answers are temporary: the session stays.
+      // Timeouts, network failures and 5xx answers are temporary: the session stays. An answer our
+      // fetch layer refused (oversized) is the provider's answer, and ends it.
+      const failure = providerFailure(error);
       const refused =
-        (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') ||
-        (error instanceof client.ClientError && !isTransient(error));
+        failure?.code === 'login_failed' ||
+        (failure === undefined &&
+          ((error instanceof client.ResponseBodyError && error.error === 'invalid_grant') || error instanceof client.ClientError));
       if (refused) {
         await sessions.revoke(session.id);
         this.options.onRefresh?.(session, 'ended');
@@ -128,7 +134,12 @@ export class TokenRefresher {
     }
     const claims = response.claims();
     // OIDC Core §12.2: a refreshed ID token must be about the same user from the same issuer.
-    if (claims && (claims.iss !== oidc.iss || claims.sub !== oidc.sub)) {
+    // The same checks as at sign-in (token_type, typ, azp, future iat) and the same size bounds.
+    if (
+      (claims && (claims.iss !== oidc.iss || claims.sub !== oidc.sub)) ||
+      tokenResponseProblem(response, claims, provider.config.clientId) !== undefined ||
+      sessionSizeProblem(response, claims) !== undefined
+    ) {
       await sessions.revoke(session.id);
       this.options.onRefresh?.(session, 'ended');
       return null;
@@ -158,10 +169,4 @@ export class TokenRefresher {
     this.options.onRefresh?.(next, 'refreshed');
     return next;
   }
-}
-
-/** openid-client errors that say "try again later", not "this answer is wrong". */
-function isTransient(error: Error & { code?: string; cause?: unknown }): boolean {
-  const status = (error.cause as { status?: number } | undefined)?.status;
-  return error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' && typeof status === 'number' && status >= 500;
 }
