@@ -162,7 +162,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     },
   } satisfies FastifyServerOptions;
   // The HTTPS server type differs from HTTP's only in ways routes never see.
-  const providers = createProviders(config, deps.fetch ? { fetch: deps.fetch } : {});
+  const providers = createProviders(config, { clock, fetch: deps.fetch });
   const refresher = new TokenRefresher({
     providers,
     sessions,

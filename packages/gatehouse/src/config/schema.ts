@@ -144,6 +144,10 @@ const providerSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('Allow an http:// issuer on a loopback address (local test providers only).'),
+  timeout: duration(
+    '10s',
+    'Longest wait for one request to the provider (discovery, JWKS, token, UserInfo, revocation), body included; past it the sign-in answers 502 provider_unavailable.',
+  ),
 });
 
 export type ProviderConfig = z.output<typeof providerSchema>;
