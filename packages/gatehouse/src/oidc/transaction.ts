@@ -24,7 +24,7 @@ export const MAX_TRANSACTIONS = 5;
 /**
  * Bytes (`name=value`) all transaction cookies of a browser may take together. A `Cookie` header
  * line must stay well under the 8 KB many proxies accept per header line and Node's 16 KB for all
- * headers, next to the session cookie and the application's own. A typical transaction is ~450
+ * headers, next to the session cookie and the application's own. A typical transaction is ~500
  * bytes (five fit); one with a 2 KB `returnTo` is ~3.2 KB and then evicts the others.
  */
 export const TRANSACTION_COOKIE_BUDGET = 4096;
