@@ -225,10 +225,6 @@ export const configSchema = z
           .describe(
             '"self-signed" (generated into dataDir), { "cert", "key" } PEM file paths relative to the config file, or false (only behind a TLS proxy, or on loopback in development).',
           ),
-      })
-      .prefault({})
-      .describe('Where the gateway listens, and the bounds of each connection.'),
-    trustProxy: z
         // Connection bounds (src/http/listener.ts): silent or slow connections must not hold descriptors.
         handshakeTimeout: duration('5s', 'A TLS handshake not finished within this long is dropped.'),
         firstRequestTimeout: duration('10s', 'A connection that sends no request within this long of opening (after TLS) is closed.'),
@@ -242,6 +238,10 @@ export const configSchema = z
           .default(4096)
           .describe('Connections open at once; beyond it, new connections are closed as they arrive.'),
         shutdownTimeout: duration('10s', 'On shutdown, requests in flight get this long to finish; then every connection is closed.'),
+      })
+      .prefault({})
+      .describe('Where the gateway listens, and the bounds of each connection.'),
+    trustProxy: z
       // A count that is not a whole number >= 0 is refused in validate.ts, with the fix.
       .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
       .default(false)
