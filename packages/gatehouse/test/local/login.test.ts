@@ -2,7 +2,7 @@ import * as argon2 from '@node-rs/argon2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatehouseError } from '../../src/errors.js';
 import { type AccountStore, createAccountStore } from '../../src/local/accounts.js';
-import { createLocalLogin, type LocalLogin, MAX_PENDING, MAX_PENDING_PER_ADDRESS, toSessionUser } from '../../src/local/login.js';
+import { createLocalLogin, type LocalLogin, MAX_HASHING, MAX_PENDING, MAX_PENDING_PER_ADDRESS, toSessionUser } from '../../src/local/login.js';
 import { createLoginThrottle } from '../../src/local/throttle.js';
 import { type FakeClock, fakeClock } from './fake-clock.js';
 
@@ -157,6 +157,31 @@ describe('local login', () => {
     expect(correct.code).toBe('login_throttled');
     // Another address is unaffected.
     expect((await login.authenticate('alice', PASSWORD, '198.51.100.1')).username).toBe('alice');
+  });
+
+  it('caps sign-ins waiting for one username over all addresses: a parallel burst from many addresses gets MAX_PENDING_PER_ADDRESS places, the rest 429', async () => {
+    const attempts = Array.from({ length: 10 }, (_, i) => login.authenticate('alice', 'wrong password', `198.51.100.${i + 1}`));
+    // Another username is not held up by alice's queue.
+    const bob = login.authenticate('bob', 'wrong password', '192.0.2.200');
+    const codes = (await Promise.allSettled(attempts)).map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
+    // 4 admitted (3 verified, then the lock refuses the 4th), 6 refused at once.
+    expect(codes).toEqual([...Array(3).fill('invalid_credentials'), ...Array(7).fill('login_throttled')]);
+    expect((await failure(bob)).code).toBe('invalid_credentials');
+    expect(argon2.verify).toHaveBeenCalledTimes(4);
+  });
+
+  it('when the global bound is full of a flood, a sign-in from a new address is admitted ahead of the backlog (the flood gets 503)', async () => {
+    // 10 flooding addresses × 4 = 40 places wanted, 32 exist.
+    const flood = Array.from({ length: 40 }, (_, i) => login.authenticate(`sprayed${i}`, 'wrong password', `198.51.100.${(i % 10) + 1}`));
+    const legit = login.authenticate('alice', PASSWORD, IP);
+    expect(login.load().waiting).toBeLessThanOrEqual(MAX_PENDING);
+    const codes = (await Promise.allSettled(flood)).map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
+    await expect(legit).resolves.toMatchObject({ username: 'alice' });
+    // The flood alone paid: 8 refused when full, and one more evicted to make room for alice.
+    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(9);
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(31);
+    expect(login.load()).toMatchObject({ hashing: 0, waiting: 0 });
+    expect(login.load().peakHashing).toBeLessThanOrEqual(MAX_HASHING);
   });
 
   it('bounds sign-ins in flight over all addresses: 503 server_busy beyond the cap, no hashing', async () => {

@@ -1,0 +1,213 @@
+// A login flood against the real listening gateway, with real argon2: wrong-password sign-ins
+// from many rotating addresses must not keep a legitimate user out, the global bound on hashing
+// must hold, IPv6 clients are grouped by prefix, and one username is throttled over every
+// address. Client addresses come from X-Forwarded-For (`trustProxy: true`, every hop believed:
+// the test plays the proxy).
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGatehouse } from '../../src/cli/start.js';
+import { resolveConfig } from '../../src/config/load.js';
+import type { GatehouseConfigInput } from '../../src/config/schema.js';
+import { createKeyRing, generateKey } from '../../src/keys/keyring.js';
+import { MAX_HASHING, MAX_PENDING } from '../../src/local/login.js';
+import type { Gatehouse } from '../../src/server.js';
+import { PASSWORD, SAME_ORIGIN, SITE, testConfigInput } from '../helpers/gateway.js';
+
+interface Answer {
+  status: number;
+  error?: string;
+  retryAfter?: string;
+  sessionCookie: boolean;
+}
+
+const gateways: Gatehouse[] = [];
+const agents: Agent[] = [];
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+async function gateway(throttle: Record<string, unknown>, overrides: Partial<GatehouseConfigInput> = {}): Promise<{ gatehouse: Gatehouse; port: number }> {
+  const input = testConfigInput({ trustProxy: true, local: { enabled: true, store: 'memory', throttle }, ...overrides });
+  const config = resolveConfig(input, { baseDir: SITE, env: {} });
+  const gatehouse = await startGatehouse(config, { keys: createKeyRing([generateKey()]), logger: false });
+  gateways.push(gatehouse);
+  const accounts = gatehouse.local?.accounts;
+  if (!accounts) throw new Error('local accounts are not enabled');
+  await accounts.add({ username: 'alice', password: PASSWORD, roles: ['user'] });
+  await accounts.add({ username: 'bob', password: PASSWORD, roles: ['user'] });
+  return { gatehouse, port: (gatehouse.app.server.address() as AddressInfo).port };
+}
+
+function newAgent(maxSockets: number): Agent {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  agents.push(agent);
+  return agent;
+}
+
+/** POST /auth/login over a real socket, as a same-origin SPA fetch from `address`. */
+function signIn(port: number, agent: Agent, address: string, username: string, password: string): Promise<Answer> {
+  const body = JSON.stringify({ username, password });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/auth/login',
+        agent,
+        headers: {
+          ...SAME_ORIGIN,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-forwarded-for': address,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const json = text.startsWith('{') ? (JSON.parse(text) as { error?: string }) : {};
+          const cookies = [res.headers['set-cookie'] ?? []].flat();
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(json.error !== undefined ? { error: json.error } : {}),
+            ...(res.headers['retry-after'] !== undefined ? { retryAfter: String(res.headers['retry-after']) } : {}),
+            sessionCookie: cookies.some((c) => c.startsWith('__Host-gatehouse=')),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The issue's reproduction refused 21 of 29 tries; every one of these must succeed. */
+const LEGIT_TRIES = 6;
+/**
+ * The flood's /56s: 9 × MAX_PENDING_PER_ADDRESS (4) = 36 places wanted, more than MAX_PENDING (32),
+ * so the global bound is reached and only the fair admission lets the legitimate user in.
+ */
+const FLOOD_PREFIXES = 9;
+
+const outcome = (a: Answer) => `${a.status} ${a.error ?? ''}`.trim();
+
+describe('login flood: fair shares of the argon2 capacity', () => {
+  it('OWASP Denial of Service CS / ASVS 5.0 V6.3.1: 64 flooding connections from rotating addresses in 9 /56 prefixes do not keep a legitimate user out; the global bound on hashes holds', async () => {
+    // Address limits out of the way: the flood keeps costing argon2 work, the worst case for capacity.
+    const { gatehouse, port } = await gateway({ addressFailures: 1_000_000 });
+    const local = gatehouse.local;
+    if (!local) throw new Error('no local accounts');
+    const flood = newAgent(64);
+    const floodOutcomes = new Map<string, number>();
+    let stop = false;
+    let n = 0;
+    let maxWaiting = 0;
+    const flooder = async (connection: number) => {
+      while (!stop) {
+        const i = n++;
+        const prefix = (i % FLOOD_PREFIXES).toString(16);
+        // A new /64 (2001:db8:<p>:00xx::/64) and interface id every attempt, inside FLOOD_PREFIXES /56s
+        // (2001:db8:<p>::/56); a new username every attempt.
+        const address = `2001:db8:${prefix}:${(i % 256).toString(16)}:${connection.toString(16)}::${(i % 65536).toString(16)}`;
+        const answer = await signIn(port, flood, address, `sprayed-${i}`, 'wrong password');
+        floodOutcomes.set(outcome(answer), (floodOutcomes.get(outcome(answer)) ?? 0) + 1);
+        maxWaiting = Math.max(maxWaiting, local.load().waiting);
+        if (answer.sessionCookie) throw new Error('a flood attempt got a session');
+      }
+    };
+    const flooders = Array.from({ length: 64 }, (_, c) => flooder(c));
+
+    // The flood must be at full capacity before the legitimate user comes: wait for the first 503.
+    while (!floodOutcomes.has('503 server_busy')) await new Promise((r) => setImmediate(r));
+
+    const legit = newAgent(1);
+    const legitOutcomes: string[] = [];
+    for (let attempt = 0; attempt < LEGIT_TRIES; attempt++) {
+      const answer = await signIn(port, legit, '198.51.100.7', 'alice', PASSWORD);
+      legitOutcomes.push(answer.status === 200 && answer.sessionCookie ? 'signed in' : outcome(answer));
+    }
+    stop = true;
+    await Promise.all(flooders);
+
+    expect(legitOutcomes).toEqual(Array(LEGIT_TRIES).fill('signed in'));
+    // The flood was refused (503 over all clients, 429 for its own full share) and otherwise
+    // verified and refused as wrong: nothing else.
+    expect([...floodOutcomes.keys()].sort()).toEqual(['401 invalid_credentials', '429 login_throttled', '503 server_busy']);
+    expect(floodOutcomes.get('503 server_busy')).toBeGreaterThan(0);
+    expect(floodOutcomes.get('429 login_throttled')).toBeGreaterThan(0);
+    // The global bound: never more argon2 verifications at once than MAX_HASHING, never more admitted than MAX_PENDING.
+    const load = local.load();
+    expect(load.peakHashing).toBeGreaterThan(0);
+    expect(load.peakHashing).toBeLessThanOrEqual(MAX_HASHING);
+    expect(maxWaiting).toBeLessThanOrEqual(MAX_PENDING - 1);
+    expect(load).toMatchObject({ hashing: 0, waiting: 0 });
+  }, 30_000);
+});
+
+describe('login throttle: IPv6 grouped by prefix', () => {
+  /** Sequential wrong guesses, each from a new /64 built by `address(i)`, a new username each (the account limit stays out of it). */
+  async function rotate(port: number, address: (i: number) => string, times: number): Promise<string[]> {
+    const agent = newAgent(1);
+    const outcomes: string[] = [];
+    for (let i = 0; i < times; i++) outcomes.push(outcome(await signIn(port, agent, address(i), `guess-${i}`, 'wrong password')));
+    return outcomes;
+  }
+  const refusedAfter5 = [...Array(5).fill('401 invalid_credentials'), '429 login_throttled', '429 login_throttled'];
+
+  it('OWASP Credential Stuffing CS (per-client limits): rotating /64s inside one /56 are one client, 429 login_throttled from the 6th attempt', async () => {
+    const { port } = await gateway({ addressFailures: 5 });
+    // 2001:db8:abc:1200::/56 holds 2001:db8:abc:1200::/64 … 2001:db8:abc:12ff::/64.
+    expect(await rotate(port, (i) => `2001:db8:abc:12${(i * 37).toString(16).padStart(2, '0').slice(-2)}::${i + 1}`, 7)).toEqual(refusedAfter5);
+    // Even the right password from that /56 is refused, without a session.
+    const agent = newAgent(1);
+    const late = await signIn(port, agent, '2001:db8:abc:12ee::1', 'alice', PASSWORD);
+    expect(late).toMatchObject({ status: 429, error: 'login_throttled', sessionCookie: false });
+    expect(Number(late.retryAfter)).toBeGreaterThan(0);
+    // The neighbouring /56 is another client.
+    expect(await signIn(port, agent, '2001:db8:abc:1300::1', 'alice', PASSWORD)).toMatchObject({ status: 200, sessionCookie: true });
+  });
+
+  it('OWASP Credential Stuffing CS (per-client limits): local.throttle.ipv6Prefix 48 groups rotating /56s inside one /48', async () => {
+    const { port } = await gateway({ addressFailures: 5, ipv6Prefix: 48 });
+    expect(await rotate(port, (i) => `2001:db8:abc:${(i * 0x1100).toString(16)}::1`, 7)).toEqual(refusedAfter5);
+    const agent = newAgent(1);
+    expect(await signIn(port, agent, '2001:db8:abc:ff00::1', 'alice', PASSWORD)).toMatchObject({ status: 429, error: 'login_throttled', sessionCookie: false });
+    expect(await signIn(port, agent, '2001:db8:abd::1', 'alice', PASSWORD)).toMatchObject({ status: 200, sessionCookie: true });
+  });
+
+  it.each([31, 129, 56.5, '56'])('config: local.throttle.ipv6Prefix %s is refused at start-up, naming the key', (ipv6Prefix) => {
+    const input = testConfigInput({ local: { enabled: true, store: 'memory', throttle: { ipv6Prefix } } } as unknown as Partial<GatehouseConfigInput>);
+    expect(() => resolveConfig(input, { baseDir: SITE, env: {} })).toThrow(/local\.throttle\.ipv6Prefix/);
+  });
+
+  it('OWASP Credential Stuffing CS: the default /56 does not join different /56s (the same rotation at /56 is never throttled)', async () => {
+    const { port } = await gateway({ addressFailures: 5 });
+    expect(await rotate(port, (i) => `2001:db8:abc:${(i * 0x1100).toString(16)}::1`, 7)).toEqual(Array(7).fill('401 invalid_credentials'));
+  });
+});
+
+describe('login throttle: per username over every address', () => {
+  it('OWASP Authentication CS (Account Lockout) / ASVS 5.0 V6.3.1: failures for one username from many addresses lock it (429, even the right password), while another username signs in from the same addresses', async () => {
+    const { port } = await gateway({ accountFailures: 5, addressFailures: 1_000 });
+    const agent = newAgent(1);
+    const addresses = ['192.0.2.1', '198.51.100.2', '203.0.113.3', '2001:db8:1::1', '2001:db8:2::1', '192.0.2.99'];
+    const outcomes: string[] = [];
+    for (const address of addresses.slice(0, 5)) outcomes.push(outcome(await signIn(port, agent, address, 'alice', 'wrong password')));
+    expect(outcomes).toEqual(Array(5).fill('401 invalid_credentials'));
+    // A sixth address, never seen, with the right password: the username is locked.
+    const locked = await signIn(port, agent, addresses[5] as string, 'alice', PASSWORD);
+    expect(locked).toMatchObject({ status: 429, error: 'login_throttled', sessionCookie: false });
+    expect(Number(locked.retryAfter)).toBeGreaterThanOrEqual(59);
+    // Another spelling of the same account is the same lock.
+    expect(await signIn(port, agent, '198.51.100.77', ' ALICE', PASSWORD)).toMatchObject({ status: 429, error: 'login_throttled', sessionCookie: false });
+    // The addresses themselves are not locked: bob signs in from every one of them.
+    for (const address of addresses) {
+      expect(await signIn(port, agent, address, 'bob', PASSWORD)).toMatchObject({ status: 200, sessionCookie: true });
+    }
+  });
+});
