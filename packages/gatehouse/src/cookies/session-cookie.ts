@@ -12,11 +12,17 @@ export interface SessionCookieSettings {
   maxAgeSeconds?: number | undefined;
 }
 
-/** RFC 6265bis §5.6.1: user agents cap Max-Age at 400 days; we never ask for more. */
+/** RFC 6265bis §5.5: user agents cap a cookie's lifetime at 400 days; we never ask for more. */
 export const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 60 * 60;
 
 /** Longest cookie value we will even look at. A session token is 43 characters. */
 const MAX_VALUE_LENGTH = 256;
+
+/**
+ * Cookie values are read as sent, not percent-decoded: Gatehouse writes base64url tokens, which
+ * need no encoding, and RFC 6265bis §5.6 stores a value as the octets sent. One spelling per token.
+ */
+const RAW = { decode: (value: string) => value };
 
 /**
  * Reads and writes the session cookie with the `cookie` package's parser and serializer,
@@ -64,9 +70,33 @@ export class SessionCookie {
    * treated as absent: they can never match a session, so there is nothing to look up.
    */
   read(header: string | undefined): string | undefined {
-    if (!header || !header.includes(this.name)) return undefined;
-    const value = parse(header)[this.name];
+    if (!header) return undefined;
+    const first = header.indexOf(this.name);
+    if (first === -1) return undefined;
+    // The name appears once: one parse. Otherwise every pair is parsed on its own, because
+    // parse() keeps only the first of several cookies with one name.
+    const value =
+      header.indexOf(this.name, first + 1) === -1 ? parse(header, RAW)[this.name] : this.onlyValue(header);
     if (value === undefined || value.length === 0 || value.length > MAX_VALUE_LENGTH) return undefined;
+    return value;
+  }
+
+  /**
+   * The value of the session cookie when every copy in the header carries the same one; undefined
+   * when copies disagree. A browser holds one `__Host-` cookie of a name for this host, so two
+   * values mean another party slipped one in (a nameless cookie `=__Host-…=…` from a sibling
+   * subdomain in browsers that predate RFC 6265bis §5.7's ban, sorted first by a longer Path per
+   * §5.8.3). Choosing either would let that party pick the session the user acts in (session
+   * fixation, OWASP Session Management Cheat Sheet): ambiguous means no session.
+   */
+  private onlyValue(header: string): string | undefined {
+    let value: string | undefined;
+    for (const pair of header.split(';')) {
+      const candidate = parse(pair, RAW)[this.name];
+      if (candidate === undefined) continue;
+      if (value !== undefined && candidate !== value) return undefined;
+      value = candidate;
+    }
     return value;
   }
 }
