@@ -52,7 +52,7 @@ const GATEWAY_FIELDS: ReadonlySet<string> = new Set([
  */
 const FORWARDING: readonly RegExp[] = [
   /^(forwarded|via|x-host|front-end-https|x-url-scheme|x-scheme)$/, // Via (RFC 9110 §7.6.3): the hops before the gateway are none of the upstream's business
-  /^x-forwarded($|-)/, // X-Forwarded-For/-Host/-Proto/-Port/-Prefix/-Ssl/-Scheme/-Server/-Client-Cert/-User…
+  /^x-forward/, // X-Forwarded-For/-Host/-Proto/-Port/-Prefix/-Ssl/-Scheme/-Server/-Client-Cert/-User…, and the misspellings some stacks read (X-Forward-For, X-Forwarder-For, X-ForwardedFor)
   /^x-original-/, // X-Original-Forwarded-For, -Host, -URL, -URI, -Method (ingress-nginx, IIS)
   /(^|-)ip(v6)?$/, // X-Real-IP, True-Client-IP, Client-IP, X-Client-IP, CF-Connecting-IP(v6), Fastly-Client-IP, X-Cluster-Client-IP, X-AppEngine-User-IP
   /(client|socket|remote|real|peer|source|origin|connecting)ip(v6)?$/, // X-Azure-ClientIP, X-Azure-SocketIP, X-ClientIP
@@ -80,8 +80,8 @@ const NOT_IDENTITY = /(^|-)user-agent$|^sec-fetch-/;
 /** TLS client certificates as a terminating proxy saw them: RFC 9440 Client-Cert, X-SSL-Client-*, X-Amzn-Mtls-*, X-ARR-ClientCert… */
 const CLIENT_CERTIFICATE: readonly RegExp[] = [
   /(^|-)(ssl|tls|mtls)(-|$)/,
-  /(^|-)(client-?)?cert(s|ificate|ificates)?(-|$)/,
-  /clientcert/,
+  /(^|-)cert(s|ificate|ificates)?(-|$)/,
+  /client-?cert/, // X-Client-Cert, X-Client-CertChain, X-ARR-ClientCert, X-Amzn-Mtls-Clientcert…
   /(^|-)client-(verify|verified|dn|s-dn|i-dn|subject|issuer|serial|fingerprint)(-|$)/,
 ];
 

@@ -26,6 +26,8 @@ export type PathCheck = { ok: true; rest: string; query: string } | { ok: false;
 const DOUBLE_ENCODED = /%(2e|2f|5c|00)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const NON_ASCII = /[^\u0000-\u007f]/;
+/** A request target is visible ASCII (RFC 3986 §2; RFC 9112 §3.2): no raw space, control or byte above 0x7e. */
+const NOT_URI_CHARACTER = /[^\u0021-\u007e]/;
 /** What the path's structure is made of: dots, separators, path parameters, percent signs, query and fragment delimiters, ":" (Windows drives and streams). */
 const NOT_STRUCTURE = /[^./\\;%?#:]/g;
 /**
@@ -62,7 +64,7 @@ export function checkProxyPath(rawUrl: string, prefix: string): PathCheck {
   if (path.includes('//')) return { ok: false, failure: 'empty_segment' };
   const rest = path.slice(prefix.length);
   // Node's parser refuses these before routing; checked again so no caller depends on that.
-  if (NON_ASCII.test(rest)) return { ok: false, failure: 'non_ascii' };
+  if (NOT_URI_CHARACTER.test(rest)) return { ok: false, failure: NON_ASCII.test(rest) ? 'non_ascii' : 'control_character' };
   // Fast path: without "%", "." or ";" no segment can decode to a dot segment or a separator, and
   // Node's parser has already refused raw control characters in the request line.
   if (!/[%.;]/.test(rest)) return { ok: true, rest, query };

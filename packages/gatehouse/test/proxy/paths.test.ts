@@ -11,6 +11,7 @@ describe('checkProxyPath', () => {
     ['/api/open/', { ok: true, rest: '/', query: '' }],
     ['/api/open/a/b.json?x=1&y=%2f', { ok: true, rest: '/a/b.json', query: '?x=1&y=%2f' }],
     ['/api/open/a%20b/...', { ok: true, rest: '/a%20b/...', query: '' }],
+    ['/api/open/caf%C3%A9/%E6%97%A5', { ok: true, rest: '/caf%C3%A9/%E6%97%A5', query: '' }],
   ])('accepts %s', (url, expected) => {
     expect(checkProxyPath(url, '/api/open')).toEqual(expected);
   });
@@ -38,6 +39,13 @@ describe('checkProxyPath', () => {
     ['/api/open/%0d%0aX-Injected:%201', 'control_character'],
     ['/api/open/%c0%ae%c0%ae/secret', 'malformed_encoding'],
     ['/api/open/%zz', 'malformed_encoding'],
+    ['/api/open/%ef%bc%8e%ef%bc%8e/secret', 'unicode_lookalike'],
+    ['/api/open/%e2%80%a5/secret', 'unicode_lookalike'],
+    ['/api/open/..%ef%bc%8fsecret', 'unicode_lookalike'],
+    ['/api/open/..%e2%88%95secret', 'unicode_lookalike'],
+    ['/api/open/a%e2%80%a4b', 'unicode_lookalike'],
+    ['/api/open/\u00ef\u00bc\u008e', 'non_ascii'],
+    ['/api/open/a\u0000b', 'control_character'],
   ])('refuses %s (%s)', (url, failure) => {
     expect(checkProxyPath(url, '/api/open')).toEqual({ ok: false, failure });
   });
