@@ -36,7 +36,10 @@ export interface LocalLogin {
    * @returns the account, without its hash.
    * @throws GatehouseError `payload_too_large` (413) for an oversized password or username, before any work;
    *   `login_throttled` (429, with `Retry-After`) while the username or address is locked;
-   *   `invalid_credentials` (401) for an unknown username or a wrong password alike.
+   *   `invalid_credentials` (401) for an unknown username or a wrong password alike;
+   *   `login_throttled` (429, `Retry-After: 1`) when this address or username already has
+   *   {@link MAX_PENDING_PER_ADDRESS} sign-ins waiting; `server_busy` (503, `Retry-After: 1`) when
+   *   {@link MAX_PENDING} are waiting over all clients and this client's share is not the smallest.
    */
   authenticate(username: string, password: string, address: string): Promise<Account>;
   /** What the sign-in scheduler holds now, for tests and metrics. */
