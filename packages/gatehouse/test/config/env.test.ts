@@ -46,7 +46,7 @@ describe('GATEHOUSE_* environment overrides', () => {
     expect(config.mode).toBe('development');
     expect(config.listen.tls).toBe(false);
     expect(config.cors.allowOrigins).toEqual(['http://localhost:5173', 'http://localhost:4173']);
-    expect(config.static).toEqual([{ path: '/docs', root: '/srv/gatehouse/docs', protected: false }]);
+    expect(config.static).toEqual([{ path: '/docs', root: '/srv/gatehouse/docs', protected: false, symlinks: 'refuse' }]);
     expect(config.headers.hsts).toEqual({ maxAge: 600, includeSubDomains: true, preload: false });
   });
 

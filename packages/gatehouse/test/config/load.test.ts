@@ -24,8 +24,8 @@ describe('resolveConfig', () => {
       shutdownTimeout: 10_000,
     });
     expect(config.dataDir).toBe('/srv/gatehouse/data');
-    expect(config.spa).toEqual({ root: '/srv/gatehouse/dist', index: 'index.html' });
-    expect(config.static).toEqual([{ path: '/files', root: '/srv/gatehouse/files', protected: true }]);
+    expect(config.spa).toEqual({ root: '/srv/gatehouse/dist', index: 'index.html', symlinks: 'refuse' });
+    expect(config.static).toEqual([{ path: '/files', root: '/srv/gatehouse/files', protected: true, symlinks: 'refuse' }]);
     expect(config.session.idleTimeout).toBe(30 * 60_000);
     expect(config.session.absoluteTimeout).toBe(12 * 3_600_000);
     expect(config.session.store).toBe('sqlite:/srv/gatehouse/data/gatehouse.db');
