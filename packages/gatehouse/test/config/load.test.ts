@@ -32,7 +32,7 @@ describe('resolveConfig', () => {
     expect(config.session.cookie).toMatchObject({ name: '__Host-gatehouse', sameSite: 'strict', secure: true, httpOnly: true, path: '/' });
     expect(config.local.enabled).toBe(true);
     expect(config.local.store).toBe('sqlite:/srv/gatehouse/data/gatehouse.db');
-    expect(config.local.throttle).toEqual({ accountFailures: 5, addressFailures: 50, window: 900_000, lockout: 60_000, maxLockout: 900_000 });
+    expect(config.local.throttle).toEqual({ accountFailures: 5, addressFailures: 50, window: 900_000, lockout: 60_000, maxLockout: 900_000, ipv6Prefix: 56 });
     expect(config.cors.allowOrigins).toEqual([]);
     expect(config.auth).toEqual({ prefix: '/auth', loginPage: '/' });
   });
