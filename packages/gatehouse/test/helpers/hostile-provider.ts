@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -53,12 +53,31 @@ export interface Grant {
   expiresIn?: number;
   /** What UserInfo answers for this grant's access token (default `{ sub }`). */
   userinfo?: Record<string, unknown>;
+  /** Token response fields merged over the defaults (e.g. `{ token_type: 'DPoP' }`). */
+  tokenFields?: Record<string, unknown>;
+  /** Stream a token response this many bytes long (a huge access token) instead of a normal one. */
+  hugeTokenResponse?: number;
+  /** Stream a UserInfo answer this many bytes long instead of the normal one. */
+  hugeUserinfo?: number;
+}
+
+/** One body the provider streamed, and how far it got before the client went away. */
+export interface StreamRecord {
+  path: string;
+  /** Bytes the provider meant to send. */
+  planned: number;
+  /** Bytes handed to the socket before it closed (or all of them). */
+  written: number;
+  /** True when the whole body was written and the response ended. */
+  completed: boolean;
+  /** Resolves once the connection is closed (by either side) or the body is complete. */
+  done: Promise<void>;
 }
 
 /** What the token endpoint answers to a `refresh_token` grant. */
 export type RefreshAnswer =
   | { error: string; status?: number }
-  | { idToken?: JwtSpec | null; sub?: string; expiresIn?: number; rotate?: boolean };
+  | { idToken?: JwtSpec | null; sub?: string; expiresIn?: number; rotate?: boolean; tokenFields?: Record<string, unknown> };
 
 interface BoundCode {
   grant: Grant;
@@ -125,6 +144,16 @@ export class HostileProvider {
   /** Every token request, newest last. */
   readonly tokenRequests: TokenRequest[] = [];
   discoveryRequests = 0;
+  /** When set and it returns an answer, the token endpoint sends that instead (e.g. a 503). */
+  onToken: ((params: URLSearchParams) => { status: number; body: unknown } | undefined) | undefined;
+  /** Requests to the JWKS endpoint. */
+  jwksRequests = 0;
+  /** Stream a JWKS this many bytes long instead of the real one. */
+  hugeJwks: number | undefined;
+  /** Paths (e.g. `/token`) whose requests are never answered: the connection stays open, silent. */
+  readonly hang = new Set<string>();
+  /** Every body streamed with a huge* option, newest last. */
+  readonly streams: StreamRecord[] = [];
 
   private readonly codes = new Map<string, BoundCode>();
   private readonly accessTokens = new Map<string, Grant>();
@@ -134,7 +163,7 @@ export class HostileProvider {
     private readonly server: Server,
     port: number,
     options: HostileProviderOptions,
-    private readonly good: KeyMaterial,
+    private good: KeyMaterial,
     private readonly foreign: KeyMaterial,
     readonly redirectUri: string,
   ) {
@@ -158,6 +187,15 @@ export class HostileProvider {
     const { port } = server.address() as AddressInfo;
     const { good, foreign } = await keySet(startedCount++ % 2);
     return new HostileProvider(server, port, options, good, foreign, options.redirectUri ?? `${ORIGIN}/auth/callback/hostile`);
+  }
+
+  /**
+   * Key rotation: a new signing key under a new `kid`; the JWKS publishes only the new key from
+   * now on, and every JWT is signed with it.
+   */
+  async rotateKey(): Promise<string> {
+    this.good = await keyMaterial(`hostile-rotated-${randomBytes(4).toString('hex')}`);
+    return this.good.kid;
   }
 
   /** Binds a fresh code to the PKCE challenge and nonce of one login; the token endpoint answers `grant` for it. */
@@ -213,6 +251,22 @@ export class HostileProvider {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Streams a huge body on `path` and records how far it got. */
+  private stream(res: ServerResponse, path: string, prefix: string, fill: number, suffix: string): Promise<void> {
+    let finished!: () => void;
+    const record: StreamRecord = {
+      path,
+      planned: Buffer.byteLength(prefix) + fill + Buffer.byteLength(suffix),
+      written: 0,
+      completed: false,
+      done: new Promise<void>((resolve) => {
+        finished = resolve;
+      }),
+    };
+    this.streams.push(record);
+    return streamBody(res, record, prefix, fill, suffix).finally(() => finished());
+  }
+
   private discovery(): Record<string, unknown> {
     const base = this.issuer;
     return prune({
@@ -239,6 +293,7 @@ export class HostileProvider {
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
     };
+    if (this.hang.has(url.pathname)) return; // never answered; close() ends the connection
     switch (url.pathname) {
       case '/.well-known/openid-configuration':
         this.discoveryRequests++;
@@ -249,13 +304,18 @@ export class HostileProvider {
         }
         return json(200, this.discovery());
       case '/jwks':
+        this.jwksRequests++;
+        if (this.hugeJwks !== undefined) return this.stream(res, '/jwks', '{"keys":[{"kty":"RSA","kid":"huge","n":"', this.hugeJwks, '","e":"AQAB"}]}');
         return json(200, { keys: [this.good.publicJwk] });
       case '/token':
-        return this.token(req, json);
+        return this.token(req, res, json);
       case '/userinfo': {
         const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
         const grant = token ? this.accessTokens.get(token) : undefined;
         if (!grant) return json(401, { error: 'invalid_token' });
+        if (grant.hugeUserinfo !== undefined) {
+          return this.stream(res, '/userinfo', `{"sub":${JSON.stringify(grant.sub)},"blob":"`, grant.hugeUserinfo, '"}');
+        }
         return json(200, grant.userinfo ?? { sub: grant.sub });
       }
       default:
@@ -263,11 +323,13 @@ export class HostileProvider {
     }
   }
 
-  private async token(req: IncomingMessage, json: (status: number, body: unknown) => void): Promise<void> {
+  private async token(req: IncomingMessage, res: ServerResponse, json: (status: number, body: unknown) => void): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     this.tokenRequests.push({ grantType: params.get('grant_type'), authorization: req.headers.authorization, params });
+    const override = this.onToken?.(params);
+    if (override) return json(override.status, override.body);
     // client_secret_basic: both parts form-urlencoded (RFC 6749 §2.3.1), then base64.
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const [id, secret] = Buffer.from(basic ?? '', 'base64').toString('utf8').split(':').map(formDecode);
@@ -282,7 +344,13 @@ export class HostileProvider {
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       if (challenge !== bound.codeChallenge) return json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
       if (params.get('redirect_uri') !== bound.redirectUri) return json(400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
-      return json(200, await this.tokenResponse(bound.grant, await this.idToken(bound.grant.sub, bound.nonce, bound.grant.idToken)));
+      const body = await this.tokenResponse(bound.grant, await this.idToken(bound.grant.sub, bound.nonce, bound.grant.idToken));
+      if (bound.grant.hugeTokenResponse !== undefined) {
+        const { access_token: _, ...rest } = body;
+        const suffix = `",${JSON.stringify(rest).slice(1)}`;
+        return this.stream(res, '/token', '{"access_token":"', bound.grant.hugeTokenResponse, suffix);
+      }
+      return json(200, body);
     }
 
     if (params.get('grant_type') === 'refresh_token') {
@@ -291,7 +359,12 @@ export class HostileProvider {
       if (!grant) return json(400, { error: 'invalid_grant', error_description: 'unknown refresh token' });
       const answer = this.onRefresh(grant, refreshToken);
       if ('error' in answer) return json(answer.status ?? 400, { error: answer.error });
-      const next: Grant = { ...grant, sub: answer.sub ?? grant.sub, ...(answer.expiresIn !== undefined ? { expiresIn: answer.expiresIn } : {}) };
+      const next: Grant = {
+        ...grant,
+        sub: answer.sub ?? grant.sub,
+        ...(answer.expiresIn !== undefined ? { expiresIn: answer.expiresIn } : {}),
+        ...(answer.tokenFields !== undefined ? { tokenFields: answer.tokenFields } : {}),
+      };
       if (answer.rotate !== false) this.refreshTokens.delete(refreshToken);
       const idToken = answer.idToken === null ? undefined : await this.idToken(next.sub, undefined, answer.idToken);
       return json(200, await this.tokenResponse(next, idToken, answer.rotate === false ? undefined : 'rotate'));
@@ -302,7 +375,7 @@ export class HostileProvider {
   private async tokenResponse(grant: Grant, idToken: string | undefined, refresh: 'rotate' | undefined = 'rotate'): Promise<Record<string, unknown>> {
     const accessToken = randomBytes(24).toString('base64url');
     this.accessTokens.set(accessToken, grant);
-    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: grant.expiresIn ?? 3600 };
+    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: grant.expiresIn ?? 3600, ...grant.tokenFields };
     if (idToken !== undefined) body.id_token = idToken;
     if (refresh) {
       const refreshToken = randomBytes(24).toString('base64url');
@@ -311,6 +384,47 @@ export class HostileProvider {
     }
     return body;
   }
+}
+
+/**
+ * Streams `prefix`, `fill` bytes of "A", `suffix` as one JSON body without a Content-Length
+ * (chunked), honouring backpressure: a client that stops reading, or closes the connection, stops
+ * the provider, and the {@link StreamRecord} says how far it got.
+ */
+async function streamBody(res: ServerResponse, record: StreamRecord, prefix: string, fill: number, suffix: string): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  const write = async (chunk: string): Promise<boolean> => {
+    if (closed) return false;
+    const ok = res.write(chunk);
+    record.written += Buffer.byteLength(chunk);
+    if (!ok) await drainOrClose(res);
+    return !closed;
+  };
+  const CHUNK = 'A'.repeat(64 * 1024);
+  if (!(await write(prefix))) return;
+  for (let left = fill; left > 0; left -= CHUNK.length) {
+    if (!(await write(left >= CHUNK.length ? CHUNK : CHUNK.slice(0, left)))) return;
+  }
+  if (!(await write(suffix))) return;
+  await new Promise<void>((resolve) => res.end(resolve));
+  record.completed = !closed;
+}
+
+/** Resolves on the next 'drain' or 'close' of `res`, leaving no listener behind. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function formDecode(value: string): string {
@@ -358,6 +472,8 @@ export interface HostileHarness {
   query(begun: Begun, code: string, params?: Record<string, string | undefined>): string;
   /** GET /auth/callback/<provider>?<query>. */
   callback(provider: string, query: string, cookie: string | undefined, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** One request to the gateway: over the socket with `listen`, else `inject()`. */
+  request(req: HarnessRequest): Promise<LightMyRequestResponse>;
   /** A complete successful sign-in; returns the session cookie `name=value`. */
   signIn(sub: string, grant?: Omit<Grant, 'sub'>, provider?: string): Promise<string>;
   close(): Promise<void>;
@@ -372,6 +488,18 @@ export interface HostileHarnessOptions {
   overrides?: Partial<GatehouseConfigInput>;
   /** Runs before the gateway starts (e.g. to set discovery metadata). */
   configure?: (idp: HostileProvider, other: HostileProvider) => void;
+  /**
+   * Serve the gateway on a real loopback socket and send every harness request (`begin`,
+   * `callback`, `request`) over it, instead of `inject()`.
+   */
+  listen?: boolean;
+}
+
+export interface HarnessRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  payload?: string;
 }
 
 export function hostileProviderConfig(idp: HostileProvider, id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -428,6 +556,14 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
     return update(record);
   };
   const providerOf = (id: string) => (id === 'other' ? other : idp);
+  let base: string | undefined;
+  if (options.listen) {
+    await gw.gatehouse.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = gw.gatehouse.app.server.address() as AddressInfo;
+    base = `http://127.0.0.1:${port}`;
+  }
+  const send = (req: HarnessRequest): Promise<LightMyRequestResponse> =>
+    base ? overSocket(base, req) : gw.inject({ method: req.method as 'GET', url: req.url, headers: req.headers ?? {}, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
 
   const harness: HostileHarness = {
     gw,
@@ -436,7 +572,7 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
     logs,
     sessionWrites,
     async begin(provider = 'hostile', returnTo = '/dashboard') {
-      const res = await gw.inject({ method: 'GET', url: `/auth/login?provider=${provider}&returnTo=${encodeURIComponent(returnTo)}`, headers: NAVIGATE });
+      const res = await send({ method: 'GET', url: `/auth/login?provider=${provider}&returnTo=${encodeURIComponent(returnTo)}`, headers: NAVIGATE });
       if (res.statusCode !== 302) throw new Error(`login start: ${res.statusCode} ${res.body}`);
       const authorizationUrl = new URL(res.headers.location as string);
       const get = (name: string) => {
@@ -468,12 +604,13 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
       return search.toString();
     },
     callback(provider, query, cookie, headers = CALLBACK_NAVIGATION) {
-      return gw.inject({
+      return send({
         method: 'GET',
         url: `/auth/callback/${provider}${query ? `?${query}` : ''}`,
         headers: { ...headers, ...(cookie ? { cookie } : {}) },
       });
     },
+    request: send,
     async signIn(sub, grant = {}, provider = 'hostile') {
       const begun = await harness.begin(provider);
       const res = await harness.callback(provider, harness.query(begun, harness.code(begun, { sub, ...grant })), begun.txCookie);
@@ -487,6 +624,37 @@ export async function hostileHarness(options: HostileHarnessOptions = {}): Promi
     },
   };
   return harness;
+}
+
+/**
+ * One request to a listening gateway over a real socket, answered in the shape of `inject()`'s
+ * response (status, headers with `set-cookie` as an array, body, json()).
+ */
+function overSocket(base: string, req: HarnessRequest): Promise<LightMyRequestResponse> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(`${base}${req.url}`, { method: req.method, headers: { host: new URL(ORIGIN).host, ...req.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          statusCode: res.statusCode ?? 0,
+          statusMessage: res.statusMessage ?? '',
+          headers: res.headers,
+          body,
+          payload: body,
+          rawPayload: Buffer.concat(chunks),
+          json: () => JSON.parse(body),
+          cookies: [],
+          trailers: {},
+          raw: { res, req: outgoing },
+        } as unknown as LightMyRequestResponse);
+      });
+    });
+    outgoing.on('error', reject);
+    outgoing.end(req.payload);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
