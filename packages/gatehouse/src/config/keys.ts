@@ -8,12 +8,18 @@ import { z } from 'zod';
 /** One step of a configuration path: an object key or an array index. */
 export type PathSegment = string | number;
 
-/** `['static', 0, 'root']` → `static[0].root`; the empty path → `''` (the root). */
+/**
+ * `['static', 0, 'root']` → `static[0].root`; the empty path → `''` (the root). A key that is
+ * empty or holds `.`, `[`, `]`, `"` or whitespace is written quoted (`redis[" a.b "]`, `[""]`), so
+ * every problem names its key unambiguously, even an unknown key with an odd name.
+ */
 export function formatKey(path: readonly PropertyKey[]): string {
   let key = '';
   for (const segment of path) {
+    const name = String(segment);
     if (typeof segment === 'number') key += `[${segment}]`;
-    else key += key === '' ? String(segment) : `.${String(segment)}`;
+    else if (name === '' || /[.[\]"\s]/.test(name)) key += `[${JSON.stringify(name)}]`;
+    else key += key === '' ? name : `.${name}`;
   }
   return key;
 }
