@@ -60,7 +60,8 @@ export interface CallbackOptions {
  * Completes the code flow. openid-client checks the state, the `iss` response parameter
  * (RFC 9207, mix-up defence), exchanges the code with client authentication and the PKCE
  * verifier, and validates the ID token: signature against the provider's JWKS, alg, iss, aud,
- * azp, exp, iat and the nonce. UserInfo, when configured, must name the same `sub`.
+ * exp and the nonce; `tokenResponseProblem` then checks what it leaves out (token_type, typ, azp,
+ * a future iat), and `sessionSizeProblem` the sizes. UserInfo, when configured, must name the same `sub`.
  */
 export async function completeLogin(
   provider: OidcProvider,
