@@ -131,6 +131,113 @@ socket.onclose = (event) => { events.push('close ' + event.code); finish(); };
 }
 
 /**
+ * Includes cookie-protected resources as scripts (cross-site script inclusion, XSSI): a JSON
+ * answer run as a script could leak through overridden globals. Records each load/error event.
+ */
+function scriptPage(gateway: string): string {
+  return page(
+    'script',
+    `<pre id="out"></pre>
+<script>
+const G = ${js(gateway)};
+const paths = ['/auth/session', '/auth/sessions', '/api/demo/hello', '/files/report.txt'];
+const events = [];
+let pending = paths.length;
+for (const path of paths) {
+  const script = document.createElement('script');
+  script.onload = () => { events.push({ path, event: 'load' }); if (--pending === 0) finish(); };
+  script.onerror = () => { events.push({ path, event: 'error' }); if (--pending === 0) finish(); };
+  script.src = G + path;
+  document.body.append(script);
+}
+function finish() {
+  events.sort((a, b) => paths.indexOf(a.path) - paths.indexOf(b.path));
+  document.getElementById('out').textContent = JSON.stringify(events);
+  document.title = 'done';
+}
+</script>`,
+  );
+}
+
+/**
+ * fetch() in mode "no-cors": the browser sends the cookie (same-site) without any preflight and
+ * hands the page an opaque response. Reads of protected resources and the simple-request writes
+ * a no-cors fetch can make (GET, HEAD, POST with a CORS-safelisted type).
+ */
+function noCorsPage(gateway: string): string {
+  return page(
+    'no-cors',
+    `<pre id="out"></pre>
+<script>
+const G = ${js(gateway)};
+async function attempt(name, path, init) {
+  try {
+    const response = await fetch(G + path, { mode: 'no-cors', credentials: 'include', ...init });
+    return { name, outcome: 'response', type: response.type, status: response.status, body: await response.text() };
+  } catch (error) {
+    return { name, outcome: 'error', error: String(error) };
+  }
+}
+(async () => {
+  const results = [
+    await attempt('read /auth/session', '/auth/session', {}),
+    await attempt('read /api/demo/hello', '/api/demo/hello', {}),
+    await attempt('read /files/report.txt', '/files/report.txt', {}),
+    await attempt('change password (urlencoded)', '/auth/password', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'currentPassword=x&newPassword=attacker-chosen-1' }),
+    await attempt('POST to the API (text/plain)', '/api/demo/hello', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+  ];
+  document.getElementById('out').textContent = JSON.stringify(results);
+  document.title = 'done';
+})();
+</script>`,
+  );
+}
+
+/**
+ * Opens protected resources in new windows (window.open: a top-level navigation, which the
+ * gateway lets through as a link) and tries to read what they show.
+ */
+function openPage(gateway: string): string {
+  return page(
+    'open',
+    `<pre id="out"></pre>
+<script>
+const G = ${js(gateway)};
+const paths = ['/files/report.txt', '/auth/session'];
+const wins = paths.map((path) => window.open(G + path, '_blank'));
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  // Poll until each window has navigated away from about:blank (reading location then throws).
+  const results = [];
+  for (const [i, win] of wins.entries()) {
+    let outcome;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (win === null) { outcome = 'blocked'; break; }
+      if (win.closed) { outcome = 'severed'; break; }
+      try {
+        const href = win.location.href;
+        if (href !== 'about:blank') { outcome = { readable: href, text: win.document.body && win.document.body.innerText }; break; }
+      } catch (error) {
+        outcome = 'unreadable: ' + error.name;
+        break;
+      }
+      await wait(50);
+    }
+    results.push({ path: paths[i], outcome: outcome ?? 'timeout' });
+  }
+  document.getElementById('out').textContent = JSON.stringify(results);
+  document.title = 'done';
+})();
+</script>`,
+  );
+}
+
+/** A top-level navigation of the whole tab to `to` (a link the user was tricked into following). */
+function navigatePage(to: string): string {
+  return page('navigate', `<script>location.href = ${js(to)};</script>`);
+}
+
+/**
  * Serves the attack pages. `tls` (the gateway's own localhost certificate) makes the attacker
  * https://localhost:<port>: another origin but the SAME site as the gateway, so SameSite=Strict
  * does not hold the cookie back and the gateway's own checks are what stops the attack. Without
@@ -147,6 +254,10 @@ export async function startAttacker(gateway: string, tls?: { cert: string; key: 
     else if (url.pathname === '/image') html = imagePage(gateway);
     else if (url.pathname === '/frame') html = framePage(gateway);
     else if (url.pathname === '/websocket') html = websocketPage(gateway);
+    else if (url.pathname === '/script') html = scriptPage(gateway);
+    else if (url.pathname === '/no-cors') html = noCorsPage(gateway);
+    else if (url.pathname === '/open') html = openPage(gateway);
+    else if (url.pathname === '/navigate') html = navigatePage(url.searchParams.get('to') ?? gateway);
     if (html === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
@@ -173,4 +284,9 @@ export async function startAttacker(gateway: string, tls?: { cert: string; key: 
 export function formUrl(attacker: Attacker, path: string, enctype: string, fields: FormField[]): string {
   const query = new URLSearchParams({ path, enctype, fields: JSON.stringify(fields) });
   return `${attacker.origin}/form?${query}`;
+}
+
+/** The URL of a page on the attacker that sends the whole tab to `to`. */
+export function navigateUrl(attacker: Attacker, to: string): string {
+  return `${attacker.origin}/navigate?${new URLSearchParams({ to })}`;
 }

@@ -1,6 +1,7 @@
 // What really went over the wire to the gateway, from Chromium's DevTools protocol. Playwright's
 // own request events hide responses that CORS or CORP blocked, and preflights; CDP shows the
 // raw request headers (was the cookie sent?) and the status the gateway answered with.
+import { request as httpsRequest } from 'node:https';
 import type { BrowserContext, Page } from 'playwright-core';
 
 export interface Exchange {
@@ -125,4 +126,34 @@ export async function recordNetwork(context: BrowserContext, page: Page, origin:
         return `${e.method} ${path} → ${e.status}${cors}`;
       }),
   };
+}
+
+/**
+ * Sends the request the browser sent once more, byte for byte in its headers (cookie, Origin,
+ * Sec-Fetch-*), from Node, and returns the JSON error code the gateway answers. For refusals whose
+ * body the browser hides from the page and from DevTools (CORP, ORB): it shows *why* the gateway
+ * refused, with exactly the browser's credentials. The body is not resent: every check it
+ * proves runs on the headers, before a body is read.
+ */
+export function replayedError(exchange: Exchange): Promise<string | undefined> {
+  const headers = Object.fromEntries(
+    Object.entries(exchange.requestHeaders).filter(([name]) => !name.startsWith(':') && name !== 'content-length' && name !== 'connection'),
+  );
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(exchange.url ?? '', { method: exchange.method, headers, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        try {
+          resolve((JSON.parse(body) as { error?: string }).error);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
