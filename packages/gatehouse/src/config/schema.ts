@@ -231,6 +231,7 @@ export const configSchema = z
         headersTimeout: duration('20s', "A request's headers must all arrive within this long (408). At most `requestTimeout`."),
         requestTimeout: duration('30s', 'A whole request, body included, must arrive within this long (408).'),
         keepAliveTimeout: duration('5s', 'An idle keep-alive connection is closed after this long. Behind a load balancer: above its idle timeout.'),
+        sendTimeout: duration('60s', 'A response the client has stopped reading (nothing accepted for this long) is cut and its connection closed.'),
         maxConnections: z
           .number()
           .int()

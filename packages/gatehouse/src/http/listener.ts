@@ -1,4 +1,4 @@
-import type { Server as HttpServer, ServerOptions as HttpServerOptions } from 'node:http';
+import type { Server as HttpServer, ServerOptions as HttpServerOptions, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -23,6 +23,12 @@ export interface ListenerLimits {
   requestTimeout: number;
   /** An idle keep-alive connection is closed after this long. */
   keepAliveTimeout: number;
+  /**
+   * A response the client has stopped reading (nothing of it accepted for this long) is cut and
+   * its connection destroyed (nginx's `send_timeout`). A response still waiting for its upstream
+   * is not: only a stall with bytes queued for the client counts.
+   */
+  sendTimeout: number;
   /** Connections open at once; beyond it, new ones are closed as they arrive. */
   maxConnections: number;
   /** On close, requests in flight get this long; then every remaining connection is closed. */
@@ -60,6 +66,19 @@ function peerKey(socket: Socket): string {
 /** A 'timeout' listener shared by every socket (`this` is the socket): never used, so closed. */
 function closeUnused(this: Duplex): void {
   this.destroy();
+}
+
+/**
+ * A response's 'timeout' (Node emits it when its socket saw no progress for `sendTimeout`; a
+ * listener here keeps Node from destroying the socket itself). Bytes still queued for the client
+ * mean it stopped reading (a slow-read attack: the connection and the file or upstream behind the
+ * response were held for good, beyond every other bound); an empty queue means the answer is
+ * still being prepared (a slow upstream), which its own timeout bounds.
+ * @see https://owasp.org/www-community/attacks/Slow_Read_DoS (CWE-400)
+ */
+function cutStalledResponse(this: ServerResponse): void {
+  const socket = this.socket;
+  if (socket && socket.writableLength > 0) socket.destroy();
 }
 
 /**
@@ -101,12 +120,14 @@ export function hardenListener(app: FastifyInstance, limits: ListenerLimits): vo
       awaitFirstRequest(socket);
     });
   }
-  server.on('request', (request) => {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
-    if (!unused.delete(socket)) return;
-    // From here on Node's own bounds apply: headers/request timeouts, then keep-alive.
-    socket.setTimeout(0);
-    socket.off('timeout', closeUnused);
+    // From here on Node's own bounds apply (headers/request timeouts, then keep-alive), and the
+    // send bound for each response. Node resets the socket's timeout when a kept-alive
+    // connection sends its next request, so this is set again on every request.
+    if (unused.delete(socket)) socket.off('timeout', closeUnused);
+    socket.setTimeout(limits.sendTimeout);
+    response.on('timeout', cutStalledResponse);
   });
 
   // Beyond maxConnections Node closes each new connection as it arrives ('drop'); say so, at most

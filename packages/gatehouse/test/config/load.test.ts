@@ -20,6 +20,7 @@ describe('resolveConfig', () => {
       headersTimeout: 20_000,
       requestTimeout: 30_000,
       keepAliveTimeout: 5_000,
+      sendTimeout: 60_000,
       maxConnections: 4096,
       shutdownTimeout: 10_000,
     });

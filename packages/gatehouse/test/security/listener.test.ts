@@ -1,7 +1,7 @@
 // Connection-level denial of service against the real HTTPS listener: silent TCP connections,
 // TLS connections that never send a request, slow headers, too many connections, and a graceful
 // stop with all of those still open. Everything runs over real sockets on loopback.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -173,6 +173,51 @@ describe('listener: connections that never become requests', () => {
     clearInterval(drip);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'invalid_request', message: 'The request took too long to arrive.' });
+  });
+});
+
+describe('listener: a client that stops reading the answer', () => {
+  /** An SPA root with a file far larger than the loopback socket buffers, so an unread answer stalls. */
+  function bigSpaRoot(): string {
+    const root = mkdtempSync(join(tmpdir(), 'gatehouse-slow-read-'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>spa</title>');
+    mkdirSync(join(root, 'assets'));
+    writeFileSync(join(root, 'assets', 'big.bin'), Buffer.alloc(48 * 1024 * 1024, 0x61));
+    return root;
+  }
+
+  it('OWASP Slow Read DoS (CWE-400): connections that request a large file and never read it are destroyed after listen.sendTimeout — on the first request and on a later keep-alive request — with no CLOSE-WAIT and no connection left', async () => {
+    const { gatehouse, port } = await httpsGateway(
+      // Every other bound far beyond the test: only the send bound may end these connections.
+      { sendTimeout: '300ms', firstRequestTimeout: '1h', keepAliveTimeout: '1h', headersTimeout: '1h', requestTimeout: '1h' },
+      { spa: { root: bigSpaRoot() } },
+    );
+    const first = await Promise.all(Array.from({ length: 3 }, () => tlsConnection(port)));
+    // A small answer first (Node resets the socket timeout for a kept-alive request), then the big one.
+    const later = await Promise.all(Array.from({ length: 3 }, () => tlsConnection(port)));
+    const everyClosed = Promise.all([...first, ...later].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+    for (const socket of first) socket.write('GET /assets/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    for (const socket of later) socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /assets/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    // Never read: the kernel buffers fill and the gateway's writes stall.
+    for (const socket of [...first, ...later]) socket.pause();
+    expect(await settle(() => serverConnections(gatehouse), (n) => n === 0, 10_000)).toBe(0);
+    for (const socket of [...first, ...later]) socket.resume();
+    await everyClosed;
+    expect(closeWaitSockets(port)).toBe(0);
+    const next = await get(port);
+    expect(next.status).toBe(200);
+  });
+
+  it('OWASP Slow Read DoS: listen.sendTimeout does not cut a response still waiting for a slow upstream (nothing queued for the client)', async () => {
+    let echo: Echo | undefined;
+    try {
+      echo = await startEcho();
+      const { port } = await httpsGateway({ sendTimeout: '200ms' }, { apis: [{ path: '/api/slow', upstream: echo.origin, auth: 'none' }] });
+      const answer = await get(port, '/api/slow/slow/1000');
+      expect(answer.status).toBe(200);
+    } finally {
+      await echo?.close();
+    }
   });
 });
 
