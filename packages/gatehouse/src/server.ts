@@ -14,7 +14,7 @@ import { errorHandler, sendError } from './http/errors.js';
 import { headerValue, isNavigation, loginRedirect } from './http/request.js';
 import { answerClientError, hardenListener, listenerOptions } from './http/listener.js';
 import { securityHeaders } from './http/security-headers.js';
-import { clientAddress, compileTrustProxy } from './http/trust-proxy.js';
+import { clientAddress, compileTrustProxy, normaliseForwardedFor } from './http/trust-proxy.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
 import { SessionManager } from './session/manager.js';
@@ -182,6 +182,13 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       : Fastify({ ...options, http: listener.server })
   ) as unknown as FastifyInstance;
   hardenListener(app, config.listen);
+  // First hook: X-Forwarded-For entries read as bare IPs (or cut) before anything reads request.ip.
+  if (trustProxy !== false) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      normaliseForwardedFor(request.raw.headers);
+      done();
+    });
+  }
   storeError = (error) => app.log.warn({ err: error }, `session store: ${error instanceof Error ? error.message : String(error)}`);
   // Internal tokens (issue 4): an asymmetric key ring, only when some route sends them.
   const signingKeys =
@@ -250,7 +257,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', (request, _reply, done) => done(crossSiteRefusal(request)));
-      const authenticate: LocalAuthenticator | undefined = local ? (u, p, a) => local.authenticate(u, p, a) : undefined;
+      const authenticate: LocalAuthenticator | undefined = local ? (u, p, a, signal) => local.authenticate(u, p, a, signal) : undefined;
       await authRoutes(scope, {
         sessions,
         cookie,

@@ -129,6 +129,43 @@ describe('trustProxy: every documented form takes effect', () => {
   });
 });
 
+describe('trustProxy: what a proxy hands on is read as an address, never as text', () => {
+  it('RFC 7239 §6 (node identifier = IP[:port]) / OWASP Authentication Cheat Sheet — trustProxy 1 behind a proxy that appends the client\'s port: one client on many source ports is one address to the throttle, the session and the upstream', async () => {
+    const { origin } = await gateway(1, { local: { enabled: true, store: 'memory', throttle: { addressFailures: 3, accountFailures: 100 } } });
+    expect(await forwardedFor(origin, `${EDGE}, ${CLIENT}:51234`)).toBe(CLIENT);
+    expect(await forwardedFor(origin, '[2001:DB8::7]:443')).toBe('2001:db8::7');
+    expect(await sessionIp(origin, `${CLIENT}:40000`)).toBe(CLIENT);
+    // A new source port per try must not be a new client: the fourth try is throttled.
+    for (let port = 50001; port <= 50003; port++) expect((await signIn(origin, `203.0.113.66:${port}`, 'alice', 'wrong password')).status).toBe(401);
+    const throttled = await signIn(origin, '203.0.113.66:50004', 'bob', PASSWORD);
+    expect(throttled.status).toBe(429);
+    expect(JSON.parse(throttled.body).error).toBe('login_throttled');
+  });
+
+  it.each([
+    ['arbitrary text', '<script>alert(1)</script>'],
+    ['a host name', 'attacker.example'],
+    ['an address with junk after it', '192.0.2.7 evil'],
+  ])('OWASP Logging Cheat Sheet (log injection) — a hop count larger than the chain (trustProxy 2, the client reaches the gateway directly) and %s in X-Forwarded-For: the client is the peer, the text reaches neither the upstream nor the session', async (_title, text) => {
+    const { origin } = await gateway(2);
+    expect(await forwardedFor(origin, text)).toBe('127.0.0.1');
+    expect(await sessionIp(origin, text)).toBe('127.0.0.1');
+    // Text left of readable entries is cut with everything to its left: the nearest readable hop wins.
+    expect(await forwardedFor(origin, `${CLIENT}, ${text}, ${INNER}`)).toBe(INNER);
+  });
+
+  it('OWASP Logging Cheat Sheet — trustProxy 1: a WebSocket upgrade whose proxy appended a port tells the upstream the bare address, as request.ip', async () => {
+    const { origin } = await gateway(1);
+    const socket = new WebSocket(`${origin.replace('http', 'ws')}/api/ws/chat`, { headers: { origin: ORIGIN, 'x-forwarded-for': `${CLIENT}:6000` } });
+    const hello = await new Promise<{ headers: Record<string, unknown> }>((resolve, reject) => {
+      socket.once('message', (data) => resolve(JSON.parse(String(data))));
+      socket.once('error', reject);
+    });
+    socket.close();
+    expect(hello.headers['x-forwarded-for']).toBe(CLIENT);
+  });
+});
+
 describe('trustProxy: config check refuses a form that would not take effect', () => {
   const problemsOf = (trustProxy: unknown) => {
     try {
