@@ -10,8 +10,11 @@ import { requireSession } from '../session/plugin.js';
 import type { SessionRecord, SessionUser } from '../stores/types.js';
 import { deviceView, sessionView } from './view.js';
 
-/** Verifies a local username + password; throws `invalid_credentials` / `login_throttled`. */
-export type LocalAuthenticator = (username: string, password: string, address: string) => Promise<SessionUser>;
+/**
+ * Verifies a local username + password; throws `invalid_credentials` / `login_throttled`.
+ * `signal` aborts when the client hangs up, so a sign-in still queued for argon2 is dropped.
+ */
+export type LocalAuthenticator = (username: string, password: string, address: string, signal?: AbortSignal) => Promise<SessionUser>;
 
 /** Checks the current password and sets a new one; throws like {@link LocalAuthenticator} or `password_rejected`. */
 export type PasswordChanger = (username: string, currentPassword: string, newPassword: string, address: string) => Promise<void>;
@@ -105,7 +108,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { username, password } = request.body;
       let user: SessionUser;
       try {
-        user = await options.authenticate(username, password, request.ip);
+        user = await options.authenticate(username, password, request.ip, hangUpSignal(reply));
       } catch (error) {
         if (error instanceof GatehouseError && (error.code === 'invalid_credentials' || error.code === 'login_throttled')) {
           // The attempted name (bounded) lets an operator see attacks on one account; never the password.
@@ -235,4 +238,16 @@ async function retryable<T>(pending: Promise<T>): Promise<T> {
 function clientInfo(request: FastifyRequest): SessionRecord['client'] {
   const ua = request.headers['user-agent'];
   return { ip: request.ip, ...(ua ? { userAgent: ua.slice(0, 256) } : {}) };
+}
+
+/**
+ * Aborts when the connection closes before the answer was sent (the client hung up): a queued
+ * sign-in then costs no argon2 work (OWASP Denial of Service CS, see local/fair-queue.ts).
+ */
+function hangUpSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

@@ -15,13 +15,18 @@
  *   admitted by refusing the newest waiting job of that longest flow (`evicted`): a newcomer is
  *   always let in ahead of a flooder's backlog. A job whose flow is already (one of) the longest
  *   is refused (`full`).
+ * - A waiting job whose `signal` aborts (the client hung up) leaves the queue at once
+ *   (`abandoned`) and frees its places: nobody is waiting for its answer, so it must not cost an
+ *   argon2 verification, and a flooder cannot fill the capacity with requests it has already
+ *   dropped (OWASP Denial of Service CS: release resources of abandoned requests). A running job
+ *   runs to its end: its throttle update must happen.
  *
  * Everything is synchronous bookkeeping around the tasks' promises: no timers, so the order of
  * service is deterministic and tests need no sleeps.
  */
 
 /** Why a job was not run. */
-export type FairQueueRefusal = 'key_full' | 'full' | 'evicted';
+export type FairQueueRefusal = 'key_full' | 'full' | 'evicted' | 'abandoned';
 
 /** Rejects a job that was refused or evicted; `key` names the key that was full, for `key_full`. */
 export class FairQueueRefusedError extends Error {
@@ -53,9 +58,11 @@ export interface FairQueueStats {
 export interface FairQueue {
   /**
    * Runs `task` when its turn comes. `keys[0]` is the flow; all keys are capped and serialized.
-   * @throws FairQueueRefusedError when refused at once (`key_full`, `full`) or later (`evicted`).
+   * @param signal aborts a job still waiting (not one running): it is dropped, `abandoned`.
+   * @throws FairQueueRefusedError when refused at once (`key_full`, `full`, or `abandoned` for a
+   *   signal already aborted) or later (`evicted`, `abandoned`).
    */
-  run<T>(keys: readonly [string, ...string[]], task: () => Promise<T>): Promise<T>;
+  run<T>(keys: readonly [string, ...string[]], task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   stats(): FairQueueStats;
 }
 
@@ -94,6 +101,20 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
     if (n === 0) admitted.delete(key);
     else admitted.set(key, n);
   };
+
+  /** Takes a waiting job out of its flow (evicted or abandoned); false when it is no longer waiting. */
+  function unqueue(flow: string, job: Job): boolean {
+    const queue = waiting.get(flow);
+    const at = queue?.indexOf(job) ?? -1;
+    if (!queue || at === -1) return false;
+    queue.splice(at, 1);
+    waitingCount--;
+    if (queue.length === 0) {
+      waiting.delete(flow);
+      removeFromRing(flow);
+    }
+    return true;
+  }
 
   function removeFromRing(flow: string): void {
     const at = ring.indexOf(flow);
@@ -146,27 +167,26 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
     }
     if (longest === undefined) return false;
     const queue = waiting.get(longest) as Job[];
-    const victim = queue.pop() as Job;
-    waitingCount--;
-    if (queue.length === 0) {
-      waiting.delete(longest);
-      removeFromRing(longest);
-    }
+    const victim = queue[queue.length - 1] as Job;
+    unqueue(longest, victim);
     victim.refuse(new FairQueueRefusedError('evicted'));
     return true;
   }
 
   return {
-    run<T>(keys: readonly [string, ...string[]], task: () => Promise<T>): Promise<T> {
+    run<T>(keys: readonly [string, ...string[]], task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       const unique = [...new Set(keys)];
       const flow = keys[0];
+      if (signal?.aborted) return Promise.reject(new FairQueueRefusedError('abandoned'));
       const full = unique.find((k) => (admitted.get(k) ?? 0) >= perKey);
       if (full !== undefined) return Promise.reject(new FairQueueRefusedError('key_full', full));
       if (running + waitingCount >= capacity && !evictFor(flow)) {
         return Promise.reject(new FairQueueRefusedError('full'));
       }
       for (const k of unique) count(k, 1);
+      let onAbort: (() => void) | undefined;
       const release = () => {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
         for (const k of unique) count(k, -1);
       };
       return new Promise<T>((resolve, reject) => {
@@ -177,13 +197,15 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
             reject(error);
           },
           start: () => {
+            if (onAbort) signal?.removeEventListener('abort', onAbort);
+            onAbort = undefined;
             running++;
             peakRunning = Math.max(peakRunning, running);
             for (const k of unique) held.add(k);
             const done = () => {
               running--;
               for (const k of unique) held.delete(k);
-              release();
+              for (const k of unique) count(k, -1);
               pump();
             };
             let result: Promise<T>;
@@ -214,6 +236,12 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
           cursor = (cursor + 1) % ring.length;
         }
         waitingCount++;
+        if (signal) {
+          onAbort = () => {
+            if (unqueue(flow, job)) job.refuse(new FairQueueRefusedError('abandoned'));
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
         pump();
       });
     },

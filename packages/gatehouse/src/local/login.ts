@@ -40,8 +40,9 @@ export interface LocalLogin {
    *   `login_throttled` (429, `Retry-After: 1`) when this address or username already has
    *   {@link MAX_PENDING_PER_ADDRESS} sign-ins waiting; `server_busy` (503, `Retry-After: 1`) when
    *   {@link MAX_PENDING} are waiting over all clients and this client's share is not the smallest.
+   * @param signal the client hung up: a sign-in still waiting for its turn is dropped without hashing.
    */
-  authenticate(username: string, password: string, address: string): Promise<Account>;
+  authenticate(username: string, password: string, address: string, signal?: AbortSignal): Promise<Account>;
   /** What the sign-in scheduler holds now, for tests and metrics. */
   load(): LoginLoad;
 }
@@ -53,6 +54,8 @@ export interface LoginLoad {
   peakHashing: number;
   /** Sign-ins admitted and waiting for their turn. */
   waiting: number;
+  /** argon2 verifications done or started since start-up. */
+  verified: number;
 }
 
 /** Sign-ins waiting or hashing at once, over all clients; beyond it: 503 `server_busy`. */
@@ -110,9 +113,11 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
   const queue = createFairQueue({ concurrency: MAX_HASHING, capacity: MAX_PENDING, perKey: MAX_PENDING_PER_ADDRESS });
   let hashing = 0;
   let peakHashing = 0;
+  let verified = 0;
 
   async function verifyCounted(passwordHash: string, password: string): Promise<boolean> {
     hashing++;
+    verified++;
     peakHashing = Math.max(peakHashing, hashing);
     try {
       return await verifyPassword(passwordHash, password);
@@ -135,7 +140,7 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
   }
 
   return {
-    async authenticate(username, password, address) {
+    async authenticate(username, password, address, signal) {
       if (typeof username !== 'string' || typeof password !== 'string') {
         throw new GatehouseError('invalid_request');
       }
@@ -155,16 +160,19 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
           options.coordination
             ? exclusive(options.coordination, `login:${usernameKey(username)}`, { ...LOGIN_LOCK, busy: () => throttled(1) }, run)
             : run(),
+          signal,
         );
       } catch (error) {
         if (!(error instanceof FairQueueRefusedError)) throw error;
         // This client (or this username) has its share already: refused for it alone, uncounted.
         if (error.reason === 'key_full') throw throttled(1);
+        // `abandoned`: the client is gone and reads no answer; the refusal only ends the handler.
+
         // Over all clients the capacity is full (or this was the newest job of the longest queue).
         throw new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } });
       }
     },
 
-    load: () => ({ hashing, peakHashing, waiting: queue.stats().waiting }),
+    load: () => ({ hashing, peakHashing, waiting: queue.stats().waiting, verified }),
   };
 }

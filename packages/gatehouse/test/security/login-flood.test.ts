@@ -4,7 +4,7 @@
 // address. Client addresses come from X-Forwarded-For (`trustProxy: true`, every hop believed:
 // the test plays the proxy).
 import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatehouse } from '../../src/cli/start.js';
 import { resolveConfig } from '../../src/config/load.js';
@@ -209,5 +209,43 @@ describe('login throttle: per username over every address', () => {
     for (const address of addresses) {
       expect(await signIn(port, agent, address, 'bob', PASSWORD)).toMatchObject({ status: 200, sessionCookie: true });
     }
+  });
+});
+
+describe('login flood: requests the client has dropped', () => {
+  /** Up to `rounds` event-loop turns (a few ms each) until `done()`; the test asserts on state, never on time. */
+  async function until(done: () => boolean, rounds = 2_000): Promise<void> {
+    for (let i = 0; i < rounds && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  it('OWASP Denial of Service CS (release the resources of abandoned requests): sign-ins whose clients hung up while queued are dropped without an argon2 verification, and free their places', async () => {
+    const { gatehouse, port } = await gateway({ addressFailures: 1_000_000 });
+    const local = gatehouse.local;
+    if (!local) throw new Error('no local accounts');
+    // MAX_PENDING sign-ins from as many addresses (one flow each), sent and then dropped: a
+    // flooder that need not hold a single connection open.
+    const sockets: Socket[] = [];
+    for (let i = 0; i < MAX_PENDING; i++) {
+      const body = JSON.stringify({ username: `dropped-${i}`, password: 'wrong password' });
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      const head = Object.entries({ ...SAME_ORIGIN, 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i}`, 'content-length': String(Buffer.byteLength(body)) });
+      socket.write(`POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n${head.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+      sockets.push(socket);
+    }
+    await until(() => local.load().hashing + local.load().waiting === MAX_PENDING);
+    const atHangUp = local.load();
+    expect(atHangUp.hashing + atHangUp.waiting, 'every dropped sign-in was admitted').toBe(MAX_PENDING);
+    for (const socket of sockets) socket.destroy();
+    await until(() => local.load().hashing === 0 && local.load().waiting === 0);
+    const after = local.load();
+    expect(after).toMatchObject({ hashing: 0, waiting: 0 });
+    // Only the verifications running at the hang-up (and at most one more batch that started
+    // while the closes were on their way) were done; the rest never cost argon2 work.
+    expect(after.verified).toBeLessThanOrEqual(atHangUp.verified + MAX_HASHING);
+    expect(after.verified).toBeLessThan(MAX_PENDING);
+    // The places are free again: a legitimate user signs in at once.
+    const answer = await signIn(port, newAgent(1), '198.51.100.7', 'alice', PASSWORD);
+    expect(answer).toMatchObject({ status: 200, sessionCookie: true });
   });
 });
