@@ -21,7 +21,7 @@ export type HeaderFamily =
   | 'identity'
   /** The TLS client certificate as a terminating proxy verified it. */
   | 'client_certificate'
-  /** Method and URL overrides: would bypass the route's method allowlist and path matching. */
+  /** Method and URL overrides, and framework-internal routing headers: would bypass the route's method allowlist, path matching or the upstream's middleware. */
   | 'override';
 
 /**
@@ -59,6 +59,9 @@ const FORWARDING: readonly RegExp[] = [
   /(^|-)(client|remote|peer|source)-?(addr|address|port|host)$/, // X-Client-Addr, X-Remote-Port…
   /^x-envoy-/, // Envoy trusts X-Envoy-Internal / -External-Address / -Original-Path from its peers
   /^cf-(connecting-|visitor$|worker$)/, // Cloudflare's view of the client
+  /(^|-)forwarded(-|$)/, // CloudFront-Forwarded-Proto, X-Vercel-Forwarded-For, Forwarded-For: "forwarded" anywhere, not only after "x-"
+  /^cloudfront-viewer-/, // CloudFront-Viewer-Address (the client's ip:port), -Country, -TLS, -JA3-Fingerprint
+  /^cf-ip/, // CF-IPCountry, CF-IPCity…: geolocation Cloudflare derives from the client address
 ];
 
 /**
@@ -86,6 +89,13 @@ const CLIENT_CERTIFICATE: readonly RegExp[] = [
 ];
 
 const OVERRIDE = /^(x-http-method-override|x-http-method|x-method-override|x-rewrite-url)$/;
+/**
+ * Next.js internal routing headers, which its own server trusts from its proxy: a client's
+ * `x-middleware-subrequest` skipped the middleware, where apps check the session
+ * (CVE-2025-29927); `x-now-route-matches` poisoned the cache (CVE-2024-46982). `x-middleware-prefetch`
+ * is sent by Next's browser router itself and only asks for a prefetch answer: kept.
+ */
+const FRAMEWORK_INTERNAL = /^(x-middleware-(?!prefetch$)|x-invoke-|x-now-route-matches$|x-matched-path$)/;
 
 /**
  * The family a lower-case request header name belongs to, or undefined for an application header
@@ -96,7 +106,7 @@ export function requestHeaderFamily(name: string): HeaderFamily | undefined {
   if (!VALID_NAME.test(name)) return 'invalid_name';
   if (GATEWAY_FIELDS.has(name)) return 'gateway';
   if (FORWARDING.some((p) => p.test(name))) return 'forwarding';
-  if (OVERRIDE.test(name)) return 'override';
+  if (OVERRIDE.test(name) || FRAMEWORK_INTERNAL.test(name)) return 'override';
   if (IDENTITY_PREFIXES.test(name) || (!NOT_IDENTITY.test(name) && (IDENTITY_WORDS.test(name) || IDENTITY_TOKENS.test(name)))) return 'identity';
   if (CLIENT_CERTIFICATE.some((p) => p.test(name))) return 'client_certificate';
   return undefined;
@@ -109,7 +119,7 @@ export const HEADER_FAMILY_DESCRIPTION: Readonly<Record<HeaderFamily, string>> =
   forwarding: 'a forwarding / client-address header: the gateway writes X-Forwarded-For/Proto/Host itself',
   identity: 'an identity header: only the gateway may say who the user is',
   client_certificate: 'a client-certificate header: only a TLS-terminating proxy may assert one',
-  override: 'a method or URL override: it would bypass the route\'s method and path checks',
+  override: 'a method or URL override or a framework-internal routing header: it would bypass the route\'s method and path checks or the upstream\'s middleware',
 };
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1) a route could never forward, whatever it lists. */

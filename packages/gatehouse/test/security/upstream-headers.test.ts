@@ -18,8 +18,10 @@ const NAMES = {
   lookalike: ['X-Gatehouse-User', 'x-gatehouse-user', 'X-Gatehouse-Roles', 'X-User', 'X-User-Id', 'X-Userid', 'X-Username', 'X-Auth-User', 'X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Authenticated-User', 'X-Authenticated-Userid', 'X-Email', 'X-Roles', 'X-Groups', 'X-Remote-User', 'X-Remote-Groups', 'X-Remote-Extra-Scopes', 'Remote-User', 'Remote-Groups', 'Remote-Email', 'X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Groups', 'X-Forwarded-Preferred-Username', 'X-Forwarded-Access-Token', 'X-Webauth-User', 'Impersonate-User', 'Impersonate-Group', 'X-Consumer-Username', 'X-Credential-Identifier', 'X-Pomerium-Jwt-Assertion', 'X-Authentik-Username', 'Tailscale-User-Login', 'X-Principal', 'X-Identity', 'X-Jwt-Assertion', 'X-Id-Token', 'X-Access-Token', 'X-Userinfo', 'Oidc-Claim-Sub', 'X-Authorization'],
   cloud: ['X-Amzn-Oidc-Data', 'X-Amzn-Oidc-Identity', 'X-Amzn-Oidc-Accesstoken', 'X-Ms-Client-Principal', 'X-Ms-Client-Principal-Name', 'X-Ms-Client-Principal-Id', 'X-Ms-Client-Principal-Idp', 'X-Ms-Token-Aad-Id-Token', 'X-Goog-Authenticated-User-Email', 'X-Goog-Authenticated-User-Id', 'X-Goog-Iap-Jwt-Assertion', 'X-Serverless-Authorization', 'X-Apigateway-Api-Userinfo', 'X-Endpoint-Api-Userinfo', 'Cf-Access-Authenticated-User-Email', 'Cf-Access-Jwt-Assertion', 'Cf-Access-Client-Id', 'Cf-Connecting-Ip', 'Cf-Connecting-Ipv6'],
   certificate: ['X-Client-Cert', 'X-SSL-Client-Cert', 'X-SSL-Client-Verify', 'X-SSL-Client-S-DN', 'X-Forwarded-Client-Cert', 'Ssl-Client-Cert', 'Ssl-Client-Verify', 'Client-Cert', 'Client-Cert-Chain', 'X-Amzn-Mtls-Clientcert', 'X-Amzn-Mtls-Clientcert-Subject', 'X-ARR-ClientCert', 'X-Client-Verify', 'X-Client-DN', 'X-Tls-Client-Cert'],
-  address: ['X-Forwarded-For', 'x-forwarded-for', 'X-FORWARDED-FOR', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Forwarded-Port', 'X-Forwarded-Prefix', 'X-Forwarded-Server', 'X-Forwarded-Ssl', 'X-Forwarded-Scheme', 'X-Forwarded', 'Forwarded', 'X-Real-Ip', 'True-Client-Ip', 'X-Original-Forwarded-For', 'X-Original-Host', 'X-Cluster-Client-Ip', 'Client-Ip', 'X-Client-Ip', 'Fastly-Client-Ip', 'X-Azure-ClientIP', 'X-Appengine-User-Ip', 'X-Envoy-External-Address', 'X-Envoy-Internal', 'X-Host', 'Via', 'Front-End-Https', 'X-Url-Scheme'],
+  address: ['X-Forwarded-For', 'x-forwarded-for', 'X-FORWARDED-FOR', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Forwarded-Port', 'X-Forwarded-Prefix', 'X-Forwarded-Server', 'X-Forwarded-Ssl', 'X-Forwarded-Scheme', 'X-Forwarded', 'Forwarded', 'X-Real-Ip', 'True-Client-Ip', 'X-Original-Forwarded-For', 'X-Original-Host', 'X-Cluster-Client-Ip', 'Client-Ip', 'X-Client-Ip', 'Fastly-Client-Ip', 'X-Azure-ClientIP', 'X-Appengine-User-Ip', 'X-Envoy-External-Address', 'X-Envoy-Internal', 'X-Host', 'Via', 'Front-End-Https', 'X-Url-Scheme', 'CloudFront-Forwarded-Proto', 'CloudFront-Viewer-Address', 'X-Vercel-Forwarded-For', 'Forwarded-For', 'CF-IPCountry'],
   override: ['X-Http-Method-Override', 'X-Http-Method', 'X-Method-Override', 'X-Original-Url', 'X-Original-Uri', 'X-Rewrite-Url'],
+  // Next.js trusts these from its proxy: x-middleware-subrequest skips the middleware that checks the session (CVE-2025-29927).
+  framework: ['X-Middleware-Subrequest', 'x-middleware-subrequest', 'X-Middleware-Rewrite', 'X-Middleware-Next', 'X-Invoke-Path', 'X-Invoke-Query', 'X-Now-Route-Matches', 'X-Matched-Path'],
 } as const;
 const ALL_NAMES = Object.values(NAMES).flat();
 
@@ -41,6 +43,7 @@ const APP: Readonly<Record<string, string>> = {
   'If-None-Match': '"v1"',
   Range: 'bytes=0-10',
   'X-App-Flavour': 'vanilla',
+  'X-Middleware-Prefetch': '1',
   'User-Agent': 'browser/1.0',
 };
 
