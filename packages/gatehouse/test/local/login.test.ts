@@ -162,11 +162,12 @@ describe('local login', () => {
   it('caps sign-ins waiting for one username over all addresses: a parallel burst from many addresses gets MAX_PENDING_PER_ADDRESS places, the rest 429', async () => {
     const attempts = Array.from({ length: 10 }, (_, i) => login.authenticate('alice', 'wrong password', `198.51.100.${i + 1}`));
     // Another username is not held up by alice's queue.
-    const bob = login.authenticate('bob', 'wrong password', '192.0.2.200');
+    // Its refusal is awaited below: take it now, so it is never an unhandled rejection meanwhile.
+    const bob = failure(login.authenticate('bob', 'wrong password', '192.0.2.200'));
     const codes = (await Promise.allSettled(attempts)).map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
     // 4 admitted (3 verified, then the lock refuses the 4th), 6 refused at once.
     expect(codes).toEqual([...Array(3).fill('invalid_credentials'), ...Array(7).fill('login_throttled')]);
-    expect((await failure(bob)).code).toBe('invalid_credentials');
+    expect((await bob).code).toBe('invalid_credentials');
     expect(argon2.verify).toHaveBeenCalledTimes(4);
   });
 
