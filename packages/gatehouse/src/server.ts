@@ -11,7 +11,7 @@ import { GatehouseError } from './errors.js';
 import { type Audit, createAudit } from './http/audit.js';
 import { registerDevCors } from './http/cors.js';
 import { errorHandler, sendError } from './http/errors.js';
-import { headerValue, isNavigation, loginRedirect } from './http/request.js';
+import { hasRepeatedHost, headerValue, isNavigation, loginRedirect } from './http/request.js';
 import { answerClientError, hardenListener, listenerOptions } from './http/listener.js';
 import { securityHeaders } from './http/security-headers.js';
 import { clientAddress, compileTrustProxy, normaliseForwardedFor } from './http/trust-proxy.js';
@@ -207,7 +207,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     reply.headers(headers);
     // Session state must never be kept by a browser or a shared cache.
     if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
-    done();
+    done(hasRepeatedHost(request.raw.rawHeaders) ? new GatehouseError('invalid_request') : undefined);
   });
   // Validation refuses an allowlist outside development; this keeps it inert there regardless.
   const devOrigins: ReadonlySet<string> = new Set(

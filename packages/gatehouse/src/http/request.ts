@@ -29,3 +29,16 @@ export function loginRedirect(requestUrl: string, loginPage: string, publicOrigi
   const target = new URL(requestUrl, publicOrigin);
   return `${loginPage}?returnTo=${encodeURIComponent(`${target.pathname}${target.search}`)}`;
 }
+
+/**
+ * A request that carries more than one `Host` field: RFC 9112 §3.2 requires a server to answer 400.
+ * Node keeps only the first, but a cache or upstream in the path may read another, so the two
+ * would disagree on which site was asked for (request smuggling, cache poisoning).
+ */
+export function hasRepeatedHost(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.length === 4 && rawHeaders[i]?.toLowerCase() === 'host' && ++seen > 1) return true;
+  }
+  return false;
+}

@@ -8,6 +8,7 @@ import { ERRORS, type ErrorCode, GatehouseError } from '../errors.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
+import { hasRepeatedHost } from '../http/request.js';
 import { checkProxyPath, upstreamTarget } from './path.js';
 
 export interface WebSocketProxyOptions {
@@ -59,6 +60,8 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
 
   const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const rawUrl = request.url ?? '';
+    // RFC 9112 §3.2: more than one Host is a 400, for upgrades as for every other request.
+    if (hasRepeatedHost(request.rawHeaders)) return refuse(socket, 'invalid_request');
     const match = routes.find(({ api }) => {
       const path = rawUrl.split('?', 1)[0] as string;
       return path === api.path || path.startsWith(`${api.path}/`);
