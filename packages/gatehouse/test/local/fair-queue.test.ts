@@ -45,7 +45,7 @@ function harness(options: FairQueueOptions) {
     await flush();
   };
   const order = () => started.map((h) => h.name);
-  return { queue, submit, finishOldest, order, outcomes, peak: () => peak };
+  return { queue, submit, finishOldest, order, outcomes, started, peak: () => peak };
 }
 
 /** Lets settled promises run their callbacks (microtasks only, no timers). */
@@ -124,7 +124,7 @@ describe('fair queue (deficit round robin over client keys, bounded)', () => {
     expect(h.order()).toEqual(['x-alice', 'w-carol', 'y-alice', 'y-bob']);
   });
 
-  it('when full, a newcomer is admitted by evicting the newest job of the longest flow; the longest flow itself is refused', async () => {
+  it('when full, a newcomer is admitted by evicting the newest job of a longer flow; a newcomer whose flow would become as long as the longest is refused', async () => {
     const h = harness({ concurrency: 1, capacity: 5, perKey: 10 });
     h.submit('x1', 'X');
     for (let i = 1; i <= 3; i++) h.submit(`a${i}`, 'A');
@@ -135,22 +135,40 @@ describe('fair queue (deficit round robin over client keys, bounded)', () => {
     h.submit('c1', 'C');
     await flush();
     expect(h.outcomes.get('a3')).toBe('evicted');
-    // B waits with 1, A with 2: A gives up its newest again.
+    // B waits with 1 and would have 2, A waits with 2. Before the tie-break rule this evicted a2,
+    // which only swapped the two (A 1, B 2): no client was served sooner, one that had waited
+    // lost its place. The rule: evict only from a flow longer than the newcomer's would become.
     h.submit('b2', 'B');
     await flush();
-    expect(h.outcomes.get('a2')).toBe('evicted');
-    // A waits with 1, B with 2: now B's newest goes.
+    expect(h.outcomes.get('b2')).toBe('full');
+    expect(h.outcomes.has('a2')).toBe(false);
+    // A waits with 2, the most of anyone: its own new job is refused, nobody else's.
     h.submit('a4', 'A');
     await flush();
-    expect(h.outcomes.get('b2')).toBe('evicted');
-    // A waits with 2, the most of anyone: its own new job is refused, nobody else's.
-    h.submit('a5', 'A');
+    expect(h.outcomes.get('a4')).toBe('full');
+    // D waits with nothing and would have 1: A (2) is longer, so A's newest goes.
+    h.submit('d1', 'D');
     await flush();
-    expect(h.outcomes.get('a5')).toBe('full');
+    expect(h.outcomes.get('a2')).toBe('evicted');
+    // Now every flow waits with one job: a newcomer evicts nobody and is refused.
+    h.submit('e1', 'E');
+    await flush();
+    expect(h.outcomes.get('e1')).toBe('full');
     expect(h.queue.stats()).toEqual({ running: 1, waiting: 4, peakRunning: 1 });
     for (let i = 0; i < 5; i++) await h.finishOldest();
-    expect(h.order().sort()).toEqual(['a1', 'a4', 'b1', 'c1', 'x1']);
+    expect(h.order().sort()).toEqual(['a1', 'b1', 'c1', 'd1', 'x1']);
     expect(h.queue.stats()).toEqual({ running: 0, waiting: 0, peakRunning: 1 });
+  });
+
+  it('tie-break: when every waiting flow has one job, a flood of new one-job flows evicts nobody: those who got in first are served', async () => {
+    const h = harness({ concurrency: 2, capacity: 8, perKey: 4 });
+    for (let i = 0; i < 8; i++) h.submit(`first${i}`, `F${i}`);
+    for (let i = 0; i < 64; i++) h.submit(`late${i}`, `L${i}`);
+    await flush();
+    expect([...h.outcomes.values()].filter((o) => o === 'evicted')).toHaveLength(0);
+    expect(Array.from({ length: 64 }, (_, i) => h.outcomes.get(`late${i}`))).toEqual(Array(64).fill('full'));
+    for (let i = 0; i < 8; i++) await h.finishOldest();
+    expect(Array.from({ length: 8 }, (_, i) => h.outcomes.get(`first${i}`))).toEqual(Array(8).fill('done'));
   });
 
   it('a client signing in one attempt at a time is never refused while flooding flows keep the queue full', async () => {
@@ -180,6 +198,91 @@ describe('fair queue (deficit round robin over client keys, bounded)', () => {
     // The floods were refused plenty meanwhile.
     expect([...h.outcomes.values()].filter((o) => o === 'full' || o === 'evicted' || o === 'key_full').length).toBeGreaterThan(100);
     expect(h.peak()).toBe(2);
+  });
+
+  describe('reserved lane (trusted-device sign-ins, OWASP Slow Down Online Guessing Attacks with Device Cookies)', () => {
+    /** Like harness().submit, in the reserved lane. */
+    function reservedHarness(options: FairQueueOptions) {
+      const h = harness(options);
+      const submitReserved = (name: string, ...keys: [string, ...string[]]) => {
+        const promise = h.queue.run(
+          keys,
+          () =>
+            new Promise<string>((resolve) => {
+              h.started.push({ name, finish: () => resolve(name) });
+            }),
+          undefined,
+          'reserved',
+        );
+        promise.then(
+          () => h.outcomes.set(name, 'done'),
+          (e: unknown) => h.outcomes.set(name, e instanceof FairQueueRefusedError ? e.reason : `error: ${String(e)}`),
+        );
+      };
+      return { ...h, submitReserved };
+    }
+
+    it('keeps its places and runner: a shared lane full of one-job flows cannot take them, and a reserved job starts at once', async () => {
+      const h = reservedHarness({ concurrency: 4, capacity: 32, perKey: 4, reserved: { capacity: 8, concurrency: 1 } });
+      for (let i = 0; i < 64; i++) h.submit(`bot${i}`, `B${i}`);
+      await flush();
+      // The shared lane holds its 24 places and runs on 3 runners, never the 4th.
+      expect(h.queue.stats()).toEqual({ running: 3, waiting: 21, peakRunning: 3 });
+      expect([...h.outcomes.values()].filter((o) => o === 'full')).toHaveLength(40);
+      h.submitReserved('alice', 'd:alice-device');
+      await flush();
+      expect(h.order()).toContain('alice');
+      expect(h.queue.stats()).toEqual({ running: 4, waiting: 21, peakRunning: 4 });
+    });
+
+    it('is served first: when a runner frees, a waiting reserved job starts before any shared job', async () => {
+      const h = reservedHarness({ concurrency: 2, capacity: 16, perKey: 4, reserved: { capacity: 4, concurrency: 1 } });
+      h.submitReserved('r1', 'd:1');
+      h.submitReserved('r2', 'd:2');
+      h.submitReserved('r3', 'd:3');
+      for (let i = 0; i < 6; i++) h.submit(`s${i}`, `S${i}`);
+      await flush();
+      // r1 runs; the reserved lane may also take the free shared runner.
+      expect(h.order()).toEqual(['r1', 'r2']);
+      await h.finishOldest();
+      expect(h.order()).toEqual(['r1', 'r2', 'r3']);
+      await h.finishOldest();
+      expect(h.order()).toEqual(['r1', 'r2', 'r3', 's0']);
+    });
+
+    it('never lets the shared lane evict a reserved job, and refuses a reserved job (full) only when the whole capacity is taken', async () => {
+      const h = reservedHarness({ concurrency: 1, capacity: 4, perKey: 4, reserved: { capacity: 2, concurrency: 0 } });
+      h.submitReserved('r1', 'd:1');
+      h.submitReserved('r2', 'd:1');
+      h.submitReserved('r3', 'd:1');
+      await flush();
+      // No reserved runner: r1 runs on the shared one; 3 reserved jobs hold 3 of 4 places.
+      h.submit('s1', 'S');
+      h.submit('s2', 'T');
+      h.submitReserved('r4', 'd:2');
+      await flush();
+      // s1 took the last place; s2 found no shared job to evict (the reserved jobs are not its to take).
+      expect(h.outcomes.get('s2')).toBe('full');
+      expect(h.outcomes.get('r4')).toBe('full');
+      expect([...h.outcomes.values()].filter((o) => o === 'evicted')).toHaveLength(0);
+      expect(h.queue.stats()).toEqual({ running: 1, waiting: 3, peakRunning: 1 });
+    });
+
+    it('caps and serializes its keys like the shared lane (perKey per device)', async () => {
+      const h = reservedHarness({ concurrency: 4, capacity: 16, perKey: 2, reserved: { capacity: 8, concurrency: 1 } });
+      h.submitReserved('d1', 'd:X');
+      h.submitReserved('d2', 'd:X');
+      h.submitReserved('d3', 'd:X');
+      await flush();
+      expect(h.outcomes.get('d3')).toBe('key_full');
+      expect(h.order()).toEqual(['d1']);
+    });
+
+    it('refuses reserving all of the capacity or concurrency', () => {
+      expect(() => createFairQueue({ concurrency: 2, capacity: 4, perKey: 1, reserved: { capacity: 4, concurrency: 1 } })).toThrow(RangeError);
+      expect(() => createFairQueue({ concurrency: 2, capacity: 4, perKey: 1, reserved: { capacity: 1, concurrency: 2 } })).toThrow(RangeError);
+      expect(() => createFairQueue({ concurrency: 2, capacity: 4, perKey: 1, reserved: { capacity: -1, concurrency: 0 } })).toThrow(RangeError);
+    });
   });
 
   it('passes a task failure through and frees its place', async () => {
