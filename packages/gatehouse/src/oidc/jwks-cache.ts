@@ -9,6 +9,14 @@ export const JWKS_MAX_AGE_MS = 5 * 60_000;
  */
 export const JWKS_UNKNOWN_KID_COOLDOWN_MS = 10_000;
 
+/**
+ * After a failed download, callers get that failure again for this many ms instead of a new
+ * request. Without it, a provider whose JWKS endpoint is down (or answers garbage) is asked once
+ * per unauthenticated back-channel logout post or login, back to back (single-flight bounds only
+ * concurrency): 30 posts made 30 requests. The same bound as an unknown-kid refetch.
+ */
+export const JWKS_FAILURE_COOLDOWN_MS = JWKS_UNKNOWN_KID_COOLDOWN_MS;
+
 interface Entry {
   jwks: JSONWebKeySet;
   fetchedAt: number;
@@ -23,12 +31,15 @@ interface Entry {
  *   unless another unknown-`kid` refetch happened within {@link JWKS_UNKNOWN_KID_COOLDOWN_MS}.
  *   Only unknown-`kid` refetches start the cooldown: a rotated key is accepted on its first use,
  *   however recently the set was fetched for another reason.
- * Every download is single-flight: concurrent callers wait for the same request.
+ * Every download is single-flight: concurrent callers wait for the same request. A failed one is
+ * not retried for {@link JWKS_FAILURE_COOLDOWN_MS}: callers get its error (fail closed, never an
+ * older set), so no caller can turn a provider outage into a stream of requests.
  */
 export class JwksCache {
   private entry: Entry | undefined;
   private pending: Promise<Entry> | undefined;
   private lastUnknownKidRefetch: number | undefined;
+  private lastFailure: { at: number; error: unknown } | undefined;
 
   constructor(
     private readonly download: () => Promise<JSONWebKeySet>,
@@ -56,11 +67,21 @@ export class JwksCache {
   }
 
   private refresh(): Promise<Entry> {
-    this.pending ??= this.download()
-      .then((jwks) => {
-        this.entry = { jwks, fetchedAt: this.clock() };
-        return this.entry;
-      })
+    if (this.pending) return this.pending;
+    const failed = this.lastFailure;
+    if (failed && this.clock() - failed.at < JWKS_FAILURE_COOLDOWN_MS) return Promise.reject(failed.error);
+    this.pending = this.download()
+      .then(
+        (jwks) => {
+          this.lastFailure = undefined;
+          this.entry = { jwks, fetchedAt: this.clock() };
+          return this.entry;
+        },
+        (error: unknown) => {
+          this.lastFailure = { at: this.clock(), error };
+          throw error;
+        },
+      )
       .finally(() => {
         this.pending = undefined;
       });

@@ -148,6 +148,8 @@ export class HostileProvider {
   onToken: ((params: URLSearchParams) => { status: number; body: unknown } | undefined) | undefined;
   /** Requests to the JWKS endpoint. */
   jwksRequests = 0;
+  /** The next N JWKS requests are answered 503 (counted in {@link jwksRequests}). */
+  failJwks = 0;
   /** Stream a JWKS this many bytes long instead of the real one. */
   hugeJwks: number | undefined;
   /** Paths (e.g. `/token`) whose requests are never answered: the connection stays open, silent. */
@@ -305,6 +307,11 @@ export class HostileProvider {
         return json(200, this.discovery());
       case '/jwks':
         this.jwksRequests++;
+        if (this.failJwks > 0) {
+          this.failJwks--;
+          res.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+          return;
+        }
         if (this.hugeJwks !== undefined) return this.stream(res, '/jwks', '{"keys":[{"kty":"RSA","kid":"huge","n":"', this.hugeJwks, '","e":"AQAB"}]}');
         return json(200, { keys: [this.good.publicJwk] });
       case '/token':

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JWKS_MAX_AGE_MS, JWKS_UNKNOWN_KID_COOLDOWN_MS } from '../../src/oidc/jwks-cache.js';
+import { JWKS_FAILURE_COOLDOWN_MS, JWKS_MAX_AGE_MS, JWKS_UNKNOWN_KID_COOLDOWN_MS } from '../../src/oidc/jwks-cache.js';
 import { SAME_ORIGIN } from '../helpers/gateway.js';
 import {
   expectLoginRefused,
@@ -230,6 +230,34 @@ describe('JWKS refresh (docs/oidc.md): one single-flight refetch per unknown kid
     expect((await post(randomUUID())).statusCode).toBe(400);
     expect(h.idp.jwksRequests).toBe(3);
     // The warm session was never ended by any of them.
+    expect(await h.gw.gatehouse.store.listByUser('hostile:jwks-warm')).toHaveLength(1);
+  });
+
+  it('OWASP ASVS 5.0 V15.2 (a provider outage is not an amplifier): with the JWKS endpoint down, 30 unauthenticated logout posts and a login make one JWKS request per cooldown, not one each; the login gets 502 provider_unavailable', async () => {
+    h.idp.failJwks = 1000;
+    h.gw.clock.advance(JWKS_MAX_AGE_MS + 1000); // the cached set has aged: the next use must download
+    const token = await h.idp.logoutToken({ claims: { sub: 'jwks-warm' } });
+    const post = () =>
+      h.request({
+        method: 'POST',
+        url: '/auth/backchannel-logout/hostile',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ logout_token: token }).toString(),
+      });
+    for (let i = 0; i < 30; i++) {
+      const res = await post(); // one after the other: single-flight alone does not bound these
+      expect({ status: res.statusCode, error: res.json().error }).toEqual({ status: 400, error: 'invalid_logout_token' });
+    }
+    expect(h.idp.jwksRequests).toBe(2);
+    const { res, m } = await attempt(h, { sub: 'during-jwks-outage' }, 'fetch');
+    expectLoginRefused(res, 'provider_unavailable', 'fetch');
+    await expectNothingCreated(h, m, { subs: ['during-jwks-outage'], exchanged: true, code: 'provider_unavailable', reason: /JWKS endpoint answered 503/ });
+    expect(h.idp.jwksRequests).toBe(2);
+    // Once the cooldown is over and the provider is back, the next use downloads once and signs in.
+    h.idp.failJwks = 0;
+    h.gw.clock.advance(JWKS_FAILURE_COOLDOWN_MS);
+    await h.signIn('after-jwks-outage');
+    expect(h.idp.jwksRequests).toBe(3);
     expect(await h.gw.gatehouse.store.listByUser('hostile:jwks-warm')).toHaveLength(1);
   });
 });
