@@ -215,6 +215,28 @@ describe('parallel sign-ins in several tabs of one browser', () => {
     expect({ status: answer.status, location: answer.location }).toEqual({ status: 303, location: long });
   });
 
+  it('RFC 6265bis §5.6 / RFC 9700 §4.11: a login link whose returnTo grows past 2048 once percent-encoded (1,000 × "一" is 9 KB) falls back to "/": its cookie fits, the other tabs’ logins are not evicted, and it completes', async () => {
+    h = await oidcHarness();
+    const base = await listen(h.gw.gatehouse);
+    const jar = new BrowserJar();
+    const tabs = [await start(base, jar, '/tab/1'), await start(base, jar, '/tab/2')];
+    const before = jar.transactions();
+    // An attacker's link: 1,000 characters (under the 2048 sent), 9,001 once URL-encoded.
+    const lured = await start(base, jar, `/${'一'.repeat(1000)}`);
+    expect(lured.answer.setCookies.filter((c) => /^[^=]+=;/.test(c))).toEqual([]);
+    for (const c of lured.answer.setCookies) expect(c.length).toBeLessThan(4096);
+    expect(jar.transactions()).toEqual([...before, expect.stringMatching(/^__Host-gatehouse-tx-/)]);
+    const answer = await send(base, await atProvider(lured.authorizationUrl), { ...CALLBACK, cookie: jar.header() });
+    expect({ status: answer.status, location: answer.location }).toEqual({ status: 303, location: '/' });
+    jar.apply(answer);
+    // The tabs that were signing in before the link still complete.
+    for (const [i, tab] of tabs.entries()) {
+      const done = await send(base, await atProvider(tab.authorizationUrl), { ...CALLBACK, cookie: jar.header() });
+      expect({ status: done.status, location: done.location }).toEqual({ status: 303, location: `/tab/${i + 1}` });
+      jar.apply(done);
+    }
+  });
+
   it('OIDC Core §3.1.2.7 / RFC 6749 §10.12: a callback whose state names no transaction cookie → 400 login_transaction_invalid; the tabs’ own logins are left alone', async () => {
     h = await oidcHarness();
     const idp = countTokenEndpoint(h);
