@@ -4,6 +4,7 @@ import { antiForgeryToken } from '../csrf/token.js';
 import { GatehouseError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
 import type { KeyRing } from '../keys/keyring.js';
+import { createDeviceCookies } from '../local/device-cookie.js';
 import { InvalidCredentialsError } from '../local/login.js';
 import type { SessionManager } from '../session/manager.js';
 import { requireSession } from '../session/plugin.js';
@@ -13,8 +14,9 @@ import { deviceView, sessionView } from './view.js';
 /**
  * Verifies a local username + password; throws `invalid_credentials` / `login_throttled`.
  * `signal` aborts when the client hangs up, so a sign-in still queued for argon2 is dropped.
+ * `device` is the nonce of a device cookie verified for this username (local/device-cookie.ts).
  */
-export type LocalAuthenticator = (username: string, password: string, address: string, signal?: AbortSignal) => Promise<SessionUser>;
+export type LocalAuthenticator = (username: string, password: string, address: string, signal?: AbortSignal, device?: string) => Promise<SessionUser>;
 
 /** Checks the current password and sets a new one; throws like {@link LocalAuthenticator} or `password_rejected`. */
 export type PasswordChanger = (username: string, currentPassword: string, newPassword: string, address: string) => Promise<void>;
@@ -29,6 +31,8 @@ export interface AuthRoutesOptions {
   changePassword?: PasswordChanger | undefined;
   /** Session cookies carry Max-Age = remaining absolute lifetime when true. */
   persistentCookie: boolean;
+  /** `local.deviceCookies`: trust browsers that signed in before (OWASP device cookies). Default false here; the config defaults it on. */
+  deviceCookies?: boolean | undefined;
   /** Federated sessions: a session with a fresh access token, or null when the provider ended it. */
   refresh?: ((session: SessionRecord) => Promise<SessionRecord | null>) | undefined;
   /** Federated sessions: provider logout after the local session is gone; the end-session URL. */
@@ -67,6 +71,9 @@ const sessionIdParam = {
 /** `/auth/*`: the session contract of DESIGN.md. Registered under the configured prefix. */
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
   const { sessions, cookie, keys, audit } = options;
+  // OWASP "Slow Down Online Guessing Attacks with Device Cookies": a browser that signed in before
+  // gets priority and its own lockout, so floods and lockouts from elsewhere do not keep it out.
+  const devices = options.deviceCookies ? createDeviceCookies(keys, cookie.name) : undefined;
   const setSessionCookie = (reply: FastifyReply, token: string, record: SessionRecord) =>
     reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
 
@@ -107,8 +114,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       if (!options.authenticate) throw new GatehouseError('not_found', { message: 'Local sign-in is not enabled.' });
       const { username, password } = request.body;
       let user: SessionUser;
+      // Only a token for this very username counts: one for another account gives no trust.
+      const device = devices?.trusted(request.headers.cookie, username);
       try {
-        user = await options.authenticate(username, password, request.ip, hangUpSignal(reply));
+        user = await options.authenticate(username, password, request.ip, hangUpSignal(reply), device);
       } catch (error) {
         if (error instanceof GatehouseError && (error.code === 'invalid_credentials' || error.code === 'login_throttled')) {
           // The attempted name (bounded) lets an operator see attacks on one account; never the password.
@@ -129,6 +138,8 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         client: clientInfo(request),
       });
       setSessionCookie(reply, token, record);
+      // A new device token on every success (OWASP), bound to the account as signed in.
+      if (devices) reply.header('set-cookie', devices.issue(request.headers.cookie, username));
       audit('login', request, { method: 'local', userId: user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return sessionView(record, antiForgeryToken(keys, record.id));
     },

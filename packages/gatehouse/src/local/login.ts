@@ -9,7 +9,7 @@ import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
 import { exclusive } from '../coordination/exclusive.js';
 import type { Coordination } from '../coordination/types.js';
-import { type LockedKey, type LoginThrottle, usernameKey } from './throttle.js';
+import { deviceKey, type LockedKey, type LoginThrottle, usernameKey } from './throttle.js';
 
 export interface LocalLoginOptions {
   accounts: AccountStore;
@@ -39,10 +39,15 @@ export interface LocalLogin {
    *   `invalid_credentials` (401) for an unknown username or a wrong password alike;
    *   `login_throttled` (429, `Retry-After: 1`) when this address or username already has
    *   {@link MAX_PENDING_PER_ADDRESS} sign-ins waiting; `server_busy` (503, `Retry-After: 1`) when
-   *   {@link MAX_PENDING} are waiting over all clients and this client's share is not the smallest.
+   *   {@link SHARED_PENDING} are waiting over all untrusted clients (or {@link MAX_PENDING} over all)
+   *   and no other client waits with more jobs than this one would (fair-queue.ts).
    * @param signal the client hung up: a sign-in still waiting for its turn is dropped without hashing.
+   * @param device the nonce of a device cookie already verified for this very username (see
+   *   device-cookie.ts). The sign-in then runs in the reserved lane ({@link RESERVED_PENDING},
+   *   {@link RESERVED_HASHING}) and only that device's own lockout applies: `login_throttled` (429)
+   *   after `accountFailures` wrong passwords from it. The password is checked all the same.
    */
-  authenticate(username: string, password: string, address: string, signal?: AbortSignal): Promise<Account>;
+  authenticate(username: string, password: string, address: string, signal?: AbortSignal, device?: string): Promise<Account>;
   /** What the sign-in scheduler holds now, for tests and metrics. */
   load(): LoginLoad;
 }
@@ -56,6 +61,8 @@ export interface LoginLoad {
   waiting: number;
   /** argon2 verifications done or started since start-up. */
   verified: number;
+  /** Sign-ins that ran in the reserved lane (with a valid device cookie) since start-up. */
+  trusted: number;
 }
 
 /** Sign-ins waiting or hashing at once, over all clients; beyond it: 503 `server_busy`. */
@@ -68,6 +75,17 @@ export const MAX_PENDING = 32;
 export const MAX_HASHING = 4;
 /** Sign-ins admitted at once from one client address, and for one username; beyond it: 429 `login_throttled`. */
 export const MAX_PENDING_PER_ADDRESS = 4;
+/**
+ * Places of {@link MAX_PENDING} kept for sign-ins with a valid device cookie (the reserved lane):
+ * a flood from any number of addresses, each looking like one real user, fills only the other
+ * places (OWASP "Slow Down Online Guessing Attacks with Device Cookies": tell trusted clients from
+ * untrusted ones). They are also capped at {@link MAX_PENDING_PER_ADDRESS} per device and per account.
+ */
+export const RESERVED_PENDING = 8;
+/** Places of {@link MAX_PENDING} that sign-ins without a valid device cookie can take: the rest is reserved. */
+export const SHARED_PENDING = MAX_PENDING - RESERVED_PENDING;
+/** Runners of {@link MAX_HASHING} kept for the reserved lane: a trusted sign-in never waits for a flood's hashes to end. */
+export const RESERVED_HASHING = 1;
 
 /** The session's view of an account. */
 export function toSessionUser(account: Account): SessionUser {
@@ -110,7 +128,13 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
   // Fair shares of the hashing capacity (OWASP Denial of Service CS: limit per client, not only
   // globally): a flood from some addresses or against some usernames fills their own places, and
   // a newcomer is admitted ahead of their backlog. See fair-queue.ts.
-  const queue = createFairQueue({ concurrency: MAX_HASHING, capacity: MAX_PENDING, perKey: MAX_PENDING_PER_ADDRESS });
+  const queue = createFairQueue({
+    concurrency: MAX_HASHING,
+    capacity: MAX_PENDING,
+    perKey: MAX_PENDING_PER_ADDRESS,
+    reserved: { capacity: RESERVED_PENDING, concurrency: RESERVED_HASHING },
+  });
+  let trusted = 0;
   let hashing = 0;
   let peakHashing = 0;
   let verified = 0;
@@ -139,8 +163,24 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
     return withoutHash(account);
   }
 
+  /**
+   * A sign-in from a trusted device (OWASP device cookies): the device's own lockout instead of
+   * the username's and the address's, failures counted against the device alone. A success
+   * resets nothing: the untrusted clients' lockout of this account stays, or an attacker guessing
+   * from elsewhere would get a fresh budget each time the real user signs in.
+   */
+  async function attemptTrusted(username: string, password: string, device: string): Promise<Account> {
+    const decision = await throttle.checkDevice(device);
+    if (!decision.allowed) throw throttled(decision.retryAfterSeconds);
+    trusted++;
+    const account = await accounts.findByUsername(username);
+    const ok = await verifyCounted(account?.passwordHash ?? (await dummyHash), password);
+    if (!account || !ok) throw new InvalidCredentialsError(await throttle.recordDeviceFailure(device));
+    return withoutHash(account);
+  }
+
   return {
-    async authenticate(username, password, address, signal) {
+    async authenticate(username, password, address, signal, device) {
       if (typeof username !== 'string' || typeof password !== 'string') {
         throw new GatehouseError('invalid_request');
       }
@@ -153,14 +193,21 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
       // Attempts run one at a time per client address AND per username (the queue holds both keys
       // while a job runs): the throttle is checked and updated with no other guess in between, so
       // a parallel burst can neither slip past a limit nor learn a correct guess from a late 429.
-      const keys = [`a:${clientAddressKey(client, ipv6Prefix)}`, `u:${normalizeUsername(username)}`] as const;
-      const run = () => attempt(username, password, client);
+      // A trusted device's sign-in is keyed by the device and the account in their own namespaces:
+      // a flood from its address or against its username (untrusted) cannot fill its share.
+      const keys =
+        device === undefined
+          ? ([`a:${clientAddressKey(client, ipv6Prefix)}`, `u:${normalizeUsername(username)}`] as const)
+          : ([`d:${device}`, `t:${normalizeUsername(username)}`] as const);
+      const run = device === undefined ? () => attempt(username, password, client) : () => attemptTrusted(username, password, device);
+      // Across instances, guesses for one username (one device) also run one at a time.
+      const lock = device === undefined ? `login:${usernameKey(username)}` : `login:${deviceKey(device)}`;
       try {
-        return await queue.run(keys, () =>
-          options.coordination
-            ? exclusive(options.coordination, `login:${usernameKey(username)}`, { ...LOGIN_LOCK, busy: () => throttled(1) }, run)
-            : run(),
+        return await queue.run(
+          keys,
+          () => (options.coordination ? exclusive(options.coordination, lock, { ...LOGIN_LOCK, busy: () => throttled(1) }, run) : run()),
           signal,
+          device === undefined ? 'shared' : 'reserved',
         );
       } catch (error) {
         if (!(error instanceof FairQueueRefusedError)) throw error;
@@ -173,6 +220,6 @@ export function createLocalLogin(options: LocalLoginOptions): LocalLogin {
       }
     },
 
-    load: () => ({ hashing, peakHashing, waiting: queue.stats().waiting, verified }),
+    load: () => ({ hashing, peakHashing, waiting: queue.stats().waiting, verified, trusted }),
   };
 }

@@ -12,7 +12,7 @@ import type { Coordination } from '../coordination/types.js';
 export interface LocalAccounts {
   accounts: AccountStore;
   /** The session user for a correct username + password; throws `invalid_credentials`, `login_throttled`, `payload_too_large`. */
-  authenticate(username: string, password: string, address: string, signal?: AbortSignal): Promise<SessionUser>;
+  authenticate(username: string, password: string, address: string, signal?: AbortSignal, device?: string): Promise<SessionUser>;
   /**
    * Changes a user's password after checking the current one (throttled like a sign-in).
    * Throws `invalid_credentials`, `login_throttled`, or `password_rejected` with the policy's reason.
@@ -57,7 +57,8 @@ export function createLocalAccounts(
   const login = createLocalLogin({ accounts: store, throttle, clock, ipv6Prefix: t.ipv6Prefix, ...(coordination ? { coordination } : {}) });
   return {
     accounts: store,
-    authenticate: async (username, password, address, signal) => toSessionUser(await login.authenticate(username, password, address, signal)),
+    authenticate: async (username, password, address, signal, device) =>
+      toSessionUser(await login.authenticate(username, password, address, signal, device)),
     changePassword: async (username, currentPassword, newPassword, address) => {
       await login.authenticate(username, currentPassword, address);
       try {

@@ -76,8 +76,8 @@ export interface LoginThrottleOptions {
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-/** A key a failure has just locked: the username's, or the client address's. */
-export type LockedKey = 'account' | 'address';
+/** A key a failure has just locked: the username's, the client address's, or a trusted device's. */
+export type LockedKey = 'account' | 'address' | 'device';
 
 export interface LoginThrottle {
   /** Whether an attempt for this username from this address may proceed now. */
@@ -86,6 +86,14 @@ export interface LoginThrottle {
   recordFailure(username: string, address: string): Promise<LockedKey[]>;
   /** Resets the username's count (not the address's). */
   recordSuccess(username: string, address: string): Promise<void>;
+  /**
+   * Whether a sign-in from the trusted device `nonce` (a valid device cookie) may proceed: only
+   * that device's own lockout applies (OWASP "Slow Down Online Guessing Attacks with Device
+   * Cookies": a trusted client is not locked out by attacks from elsewhere, it is locked out alone).
+   */
+  checkDevice(nonce: string): Promise<ThrottleDecision>;
+  /** Counts a failed sign-in from the trusted device `nonce`, `accountFailures` per `window` locking it; resolves with what it locked. */
+  recordDeviceFailure(nonce: string): Promise<LockedKey[]>;
 }
 
 /** More doublings than this overflow any sane `maxLockout` anyway. */
@@ -99,6 +107,11 @@ function hashed(prefix: string, value: string): string {
 /** The throttle key for a username: the same for every spelling of the same account. */
 export function usernameKey(username: string): string {
   return hashed('u', normalizeUsername(username));
+}
+
+/** The throttle key for a trusted device (the nonce of its device cookie): the OWASP device-cookie lockout list. */
+export function deviceKey(nonce: string): string {
+  return hashed('d', nonce);
 }
 
 /** The throttle key for a client address (IPv6 by `ipv6Prefix`, default /56, see `clientAddressKey`). */
@@ -194,6 +207,18 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 
     async recordSuccess(username) {
       await backend.delete(usernameKey(username));
+    },
+
+    async checkDevice(nonce) {
+      const waitMs = await lockedFor(deviceKey(nonce), clock());
+      if (waitMs <= 0) return { allowed: true };
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    },
+
+    async recordDeviceFailure(nonce) {
+      // The same limit as for one username: a stolen device cookie gives no more guesses than an
+      // untrusted client gets against that account, and the lock doubles in the same way.
+      return (await counted(deviceKey(nonce), accountFailures, clock())) ? ['device'] : [];
     },
   };
 }

@@ -2,7 +2,7 @@ import * as argon2 from '@node-rs/argon2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatehouseError } from '../../src/errors.js';
 import { type AccountStore, createAccountStore } from '../../src/local/accounts.js';
-import { createLocalLogin, type LocalLogin, MAX_HASHING, MAX_PENDING, MAX_PENDING_PER_ADDRESS, toSessionUser } from '../../src/local/login.js';
+import { createLocalLogin, type LocalLogin, MAX_HASHING, MAX_PENDING, MAX_PENDING_PER_ADDRESS, SHARED_PENDING, toSessionUser } from '../../src/local/login.js';
 import { createLoginThrottle } from '../../src/local/throttle.js';
 import { type FakeClock, fakeClock } from './fake-clock.js';
 
@@ -172,15 +172,16 @@ describe('local login', () => {
   });
 
   it('when the global bound is full of a flood, a sign-in from a new address is admitted ahead of the backlog (the flood gets 503)', async () => {
-    // 10 flooding addresses × 4 = 40 places wanted, 32 exist.
+    // 10 flooding addresses × 4 = 40 places wanted; SHARED_PENDING (24) exist for clients without a
+    // device cookie (the other 8 are the reserved lane's).
     const flood = Array.from({ length: 40 }, (_, i) => login.authenticate(`sprayed${i}`, 'wrong password', `198.51.100.${(i % 10) + 1}`));
     const legit = login.authenticate('alice', PASSWORD, IP);
-    expect(login.load().waiting).toBeLessThanOrEqual(MAX_PENDING);
+    expect(login.load().waiting).toBeLessThanOrEqual(SHARED_PENDING);
     const codes = (await Promise.allSettled(flood)).map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
     await expect(legit).resolves.toMatchObject({ username: 'alice' });
-    // The flood alone paid: 8 refused when full, and one more evicted to make room for alice.
-    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(9);
-    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(31);
+    // The flood alone paid: 16 refused when full, and one more evicted to make room for alice.
+    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(40 - SHARED_PENDING + 1);
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(SHARED_PENDING - 1);
     expect(login.load()).toMatchObject({ hashing: 0, waiting: 0 });
     expect(login.load().peakHashing).toBeLessThanOrEqual(MAX_HASHING);
   });
@@ -189,8 +190,9 @@ describe('local login', () => {
     const attempts = Array.from({ length: MAX_PENDING + 8 }, (_, i) => login.authenticate(`user${i}`, 'wrong password', `198.51.100.${i + 1}`));
     const results = await Promise.allSettled(attempts);
     const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as GatehouseError).code : 'ok'));
-    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(8);
-    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(MAX_PENDING);
-    expect(argon2.verify).toHaveBeenCalledTimes(MAX_PENDING);
+    // Sign-ins without a device cookie get the shared places only; the reserved ones stay free.
+    expect(codes.filter((c) => c === 'server_busy')).toHaveLength(MAX_PENDING + 8 - SHARED_PENDING);
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(SHARED_PENDING);
+    expect(argon2.verify).toHaveBeenCalledTimes(SHARED_PENDING);
   });
 });
