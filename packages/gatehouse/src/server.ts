@@ -257,7 +257,9 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', (request, _reply, done) => done(crossSiteRefusal(request)));
-      const authenticate: LocalAuthenticator | undefined = local ? (u, p, a, signal) => local.authenticate(u, p, a, signal) : undefined;
+      const authenticate: LocalAuthenticator | undefined = local
+        ? (u, p, a, signal, device) => local.authenticate(u, p, a, signal, device)
+        : undefined;
       await authRoutes(scope, {
         sessions,
         cookie,
@@ -266,6 +268,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
         authenticate,
         changePassword: local ? (u, cur, next, a) => local.changePassword(u, cur, next, a) : undefined,
         persistentCookie: c.persistent,
+        deviceCookies: config.local.deviceCookies,
         refresh: providers.size > 0 ? (session) => refresher.ensureFresh(session) : undefined,
         providerLogout:
           providers.size > 0

@@ -293,6 +293,12 @@ export const configSchema = z
             'Where accounts live: "sqlite:<path>", "postgres://…" or "memory". Default: "sqlite:<dataDir>/gatehouse.db" (the same file as sessions).',
           ),
         throttle: throttle.prefault({}).describe('Brute-force protection.'),
+        deviceCookies: z
+          .boolean()
+          .default(true)
+          .describe(
+            'OWASP device cookies: a browser that signed in before gets a reserved share of sign-in capacity and is locked out only by its own failures, not by floods or lockouts from elsewhere. The password is always checked.',
+          ),
       })
       .prefault({})
       .describe('Local accounts.'),
