@@ -34,7 +34,7 @@ import { TransactionCookie } from './oidc/transaction.js';
 import type { CustomFetch } from 'openid-client';
 import { registerProxy } from './proxy/routes.js';
 import { attachWebSocketProxy } from './proxy/websocket.js';
-import { RESERVED_PATHS } from './config/validate.js';
+import { RESERVED_PATHS } from './config/checks/apis.js';
 import { registerSpaUpstream } from './dev/spa-upstream.js';
 import { ServiceTokens } from './tokens/client-credentials.js';
 import { InternalTokenIssuer } from './tokens/internal.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
-import { isLoopbackHost, validateConfig } from '../../src/config/validate.js';
+import { isLoopbackHost } from '../../src/config/origin.js';
+import { validateConfig } from '../../src/config/validate.js';
 import { BASE_DIR, keysOf, MINIMUM, messageFor, problemsOf, withPatch } from './helpers.js';
 
 const accepts = (input: unknown) => expect(() => resolveConfig(input, { baseDir: BASE_DIR })).not.toThrow();

@@ -1,5 +1,6 @@
-import type { ConfigProblem } from '../errors.js';
-import { isLoopbackHost, type PartialConfig, parseOrigin } from './validate.js';
+import type { ConfigProblem } from '../../errors.js';
+import { isLoopbackHost, parseOrigin } from '../origin.js';
+import type { PartialConfig } from './types.js';
 
 /**
  * The `spa` section: a built directory (`root`) or, in development only, a dev server
