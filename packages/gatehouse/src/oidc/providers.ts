@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { GatehouseConfig, ProviderConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import { JwksCache } from './jwks-cache.js';
-import { boundedFetch, PROVIDER_BODY_LIMITS } from './provider-fetch.js';
+import { boundedFetch, PROVIDER_BODY_LIMITS } from '../http/bounded-fetch.js';
 
 /** One configured provider, discovered on first use and cached. */
 export interface OidcProvider {

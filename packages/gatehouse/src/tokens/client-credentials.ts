@@ -2,10 +2,14 @@ import * as client from 'openid-client';
 import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
+import { boundedFetch, PROVIDER_BODY_LIMITS } from '../http/bounded-fetch.js';
 import { ExpiringCache } from './cache.js';
 
 /** Renew a service token this long before it expires. */
 export const SERVICE_TOKEN_SKEW_MS = 30_000;
+
+/** Longest wait for one request to the service client's issuer, body included. */
+const SERVICE_PROVIDER_TIMEOUT_MS = 10_000;
 
 export interface ServiceTokenOptions {
   config: NonNullable<GatehouseConfig['serviceClient']>;
@@ -24,6 +28,7 @@ export class ServiceTokens {
   private readonly cache = new ExpiringCache<string>(256);
   private readonly inFlight = new Map<string, Promise<string>>();
   private discovery: Promise<client.Configuration> | undefined;
+  private tokenEndpoint: string | undefined;
 
   constructor(private readonly options: ServiceTokenOptions) {}
 
@@ -59,15 +64,23 @@ export class ServiceTokens {
   }
 
   private client(): Promise<client.Configuration> {
-    const { config, fetch } = this.options;
+    const { config } = this.options;
+    // Bounded like every provider request (size while streaming, deadline including the body): a
+    // hostile or broken issuer cannot make the gateway buffer megabytes or hold an API call open.
+    const fetch = boundedFetch({
+      fetch: this.options.fetch,
+      timeoutMs: SERVICE_PROVIDER_TIMEOUT_MS,
+      limitFor: (url) => (url === this.tokenEndpoint ? PROVIDER_BODY_LIMITS.token : PROVIDER_BODY_LIMITS.default),
+    });
     this.discovery ??= client
       .discovery(new URL(config.issuer), config.clientId, undefined, client.ClientSecretBasic(config.clientSecret), {
         execute: config.allowHttpIssuer ? [client.allowInsecureRequests] : [],
         timeout: 10,
-        ...(fetch ? { [client.customFetch]: fetch } : {}),
+        [client.customFetch]: fetch,
       })
       .then((configuration) => {
-        if (fetch) configuration[client.customFetch] = fetch;
+        this.tokenEndpoint = configuration.serverMetadata().token_endpoint;
+        configuration[client.customFetch] = fetch;
         return configuration;
       })
       .catch((error: unknown) => {
