@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
+import { type RawRefusal, writeRawRefusal } from './raw-refusal.js';
 
 /**
  * The public listener's connection bounds (config `listen`, durations in milliseconds). Every
@@ -169,22 +170,16 @@ export function hardenListener(app: FastifyInstance, limits: ListenerLimits): vo
 export function answerClientError(error: Error, socket: Duplex): void {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   const httpError = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  if (!httpError || socket.destroyed || !socket.writable) {
+  if (!httpError) {
     socket.destroy();
     return;
   }
-  const [status, reason, body] =
+  const refusal: RawRefusal =
     code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'The request headers are too large.' }]
+      ? { status: 431, reason: 'Request Header Fields Too Large', body: { error: 'headers_too_large', message: 'The request headers are too large.' } }
       : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', { error: 'invalid_request', message: 'The request took too long to arrive.' }]
-        : [400, 'Bad Request', { error: 'invalid_request', message: 'Malformed HTTP request.' }];
-  const json = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
-  );
+        ? { status: 408, reason: 'Request Timeout', body: { error: 'invalid_request', message: 'The request took too long to arrive.' } }
+        : { status: 400, reason: 'Bad Request', body: { error: 'invalid_request', message: 'Malformed HTTP request.' } };
   // A client that never reads or closes must not keep the connection: end() alone waits for it.
-  const linger = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
-  linger.unref();
-  socket.once('close', () => clearTimeout(linger));
+  writeRawRefusal(socket, refusal, CLIENT_ERROR_LINGER_MS);
 }

@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ApiConfig } from '../config/schema.js';
 import { type CsrfFailure, checkRequestOrigin } from '../csrf/check.js';
-import { ERRORS, type ErrorCode, GatehouseError } from '../errors.js';
+import { type ErrorCode, GatehouseError } from '../errors.js';
+import { refuseRaw } from '../http/raw-refusal.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
@@ -54,37 +55,37 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     upgrade(request, socket, head).catch((error: unknown) => {
       const code: ErrorCode = error instanceof GatehouseError ? error.code : 'internal_error';
       if (code === 'internal_error') options.log.error({ err: error }, 'websocket upgrade failed');
-      refuse(socket, code);
+      refuseRaw(socket, code);
     });
   };
 
   const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const rawUrl = request.url ?? '';
     // RFC 9112 §3.2: more than one Host is a 400, for upgrades as for every other request.
-    if (hasRepeatedHost(request.rawHeaders)) return refuse(socket, 'invalid_request');
+    if (hasRepeatedHost(request.rawHeaders)) return refuseRaw(socket, 'invalid_request');
     const match = routes.find(({ api }) => {
       const path = rawUrl.split('?', 1)[0] as string;
       return path === api.path || path.startsWith(`${api.path}/`);
     });
     if (!match && options.fallback) return options.fallback(request, socket, head);
-    if (!match || request.method !== 'GET') return refuse(socket, 'not_found');
+    if (!match || request.method !== 'GET') return refuseRaw(socket, 'not_found');
     const { api, upstream, forwardHeaders } = match;
     const protocols = handshakeProtocols(request);
-    if (!protocols) return refuse(socket, 'invalid_request');
+    if (!protocols) return refuseRaw(socket, 'invalid_request');
     const checked = checkProxyPath(rawUrl, api.path);
-    if (!checked.ok) return refuse(socket, 'path_rejected');
+    if (!checked.ok) return refuseRaw(socket, 'path_rejected');
     // RFC 6455 §10.2: the Origin of a browser handshake must be checked; absent or foreign is refused.
     const failure = checkHandshakeOrigin(request, options.publicOrigin);
     if (failure) {
       options.log.info({ path: api.path, csrf: failure }, 'websocket cross-site upgrade refused');
-      return refuse(socket, 'cross_site_rejected');
+      return refuseRaw(socket, 'cross_site_rejected');
     }
     let session: SessionRecord | null = null;
     if (api.auth !== 'none') {
       session = await options.resolveSession(request.headers.cookie);
-      if (!session && api.auth === 'required') return refuse(socket, 'unauthenticated');
+      if (!session && api.auth === 'required') return refuseRaw(socket, 'unauthenticated');
       if (session && api.roles && api.roles.length > 0 && !api.roles.some((r) => session?.user.roles.includes(r))) {
-        return refuse(socket, 'forbidden');
+        return refuseRaw(socket, 'forbidden');
       }
     }
     const credentials = await routeCredentials(api, session, options.sources);
@@ -274,17 +275,4 @@ function relay(browser: WebSocket, upstream: WebSocket): void {
   upstream.on('close', (code, reason) => browser.readyState <= WebSocket.OPEN && browser.close(closeCode(code), reason));
   browser.on('error', () => upstream.terminate());
   upstream.on('error', () => browser.terminate());
-}
-
-/** An HTTP refusal on the raw socket, in the gateway's JSON shape. */
-export function refuse(socket: Duplex, code: ErrorCode): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const { status } = ERRORS[code];
-  const body = JSON.stringify(new GatehouseError(code).toJSON());
-  socket.end(
-    `HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
