@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/http/audit.js';
 import { createMemoryCoordination } from '../../src/coordination/memory.js';
 import { TokenRefresher } from '../../src/oidc/refresh.js';
-import { requestForLog } from '../../src/server.js';
+import { requestForLog } from '../../src/http/request-log.js';
 import { sessionIdFromToken } from '../../src/session/token.js';
 import { login, PASSWORD, SAME_ORIGIN, sessionCookieFrom, testGateway, type TestGateway } from '../helpers/gateway.js';
 import { federatedLogin, Jar, oidcHarness, type OidcHarness, submitProviderForm } from '../helpers/oidc.js';

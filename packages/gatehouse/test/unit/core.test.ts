@@ -101,7 +101,7 @@ describe('CSRF checks', () => {
 
 describe('request log', () => {
   it('never records a query string (authorization codes travel in the callback query)', async () => {
-    const { requestForLog } = await import('../../src/server.js');
+    const { requestForLog } = await import('../../src/http/request-log.js');
     expect(requestForLog({ method: 'GET', url: '/auth/callback/corp?code=SECRET&state=x', ip: '203.0.113.1' })).toEqual({
       method: 'GET',
       url: '/auth/callback/corp?…',
