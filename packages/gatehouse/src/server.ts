@@ -170,18 +170,14 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     keys,
     clock,
     coordination,
-    onRefresh: (session, outcome) => {
-      app.log.info({ audit: true, event: 'token_refresh', outcome, userId: session.userId, sessionId: session.id.slice(0, 12) }, 'token_refresh');
-      metrics.tokenRefresh(outcome);
-      // The provider refused the refresh: the refresher has ended the session.
-      if (outcome === 'ended') metrics.sessionsEnded('refresh_refused', 1);
-    },
+    onRefresh: (session, outcome) => audit.background('token_refresh', { outcome, userId: session.userId, sessionId: session.id }),
   });
   const app = (
     deps.https
       ? Fastify({ ...options, https: { ...deps.https, ...listener.server, ...listener.tls } })
       : Fastify({ ...options, http: listener.server })
   ) as unknown as FastifyInstance;
+  const audit = createAudit(app.log, auditMetrics(metrics));
   hardenListener(app, config.listen);
   // First hook: X-Forwarded-For entries read as bare IPs (or cut) before anything reads request.ip.
   if (trustProxy !== false) {
@@ -197,7 +193,6 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     (config.apis.some((api) => api.token === 'internal')
       ? await SigningKeyRing.open(join(config.dataDir, 'signing-keys.json'), config.internalTokens.algorithm)
       : null);
-  const audit = createAudit(app.log, auditMetrics(metrics));
   const authPrefix = config.auth.prefix;
 
   app.setErrorHandler(errorHandler);

@@ -40,12 +40,21 @@ export type AuditEvent = keyof AuditFields;
 /** One event with its fields, as observers see it (before the session id is shortened). */
 export type AuditRecord = { [E in AuditEvent]: { event: E } & AuditFields[E] }[AuditEvent];
 
-/** Logs a security event seen while answering `request`. */
-export type Audit = <E extends Exclude<AuditEvent, 'token_refresh'>>(
-  event: E,
-  request: FastifyRequest,
-  ...fields: Record<string, never> extends AuditFields[E] ? [fields?: AuditFields[E]] : [fields: AuditFields[E]]
-) => void;
+/** Events logged outside any one request (the token refresher's): no `ip`/`reqId`. */
+export type BackgroundAuditEvent = 'token_refresh';
+
+/**
+ * Logs a security event seen while answering `request`; {@link Audit.background} logs one seen
+ * outside any request.
+ */
+export interface Audit {
+  <E extends Exclude<AuditEvent, BackgroundAuditEvent>>(
+    event: E,
+    request: FastifyRequest,
+    ...fields: Record<string, never> extends AuditFields[E] ? [fields?: AuditFields[E]] : [fields: AuditFields[E]]
+  ): void;
+  background<E extends BackgroundAuditEvent>(event: E, fields: AuditFields[E]): void;
+}
 
 /**
  * Security events as structured pino JSON: a stable event name, the user, a short prefix of the
@@ -57,10 +66,14 @@ export type Audit = <E extends Exclude<AuditEvent, 'token_refresh'>>(
  */
 export function createAudit(logger: FastifyBaseLogger, observe?: (record: AuditRecord) => void): Audit {
   const log = logger.child({ audit: true });
-  return (event, request, ...rest) => {
-    const fields: Record<string, unknown> = rest[0] ?? {};
+  const write = (event: AuditEvent, fields: Record<string, unknown>, request?: FastifyRequest) => {
     const sessionId = typeof fields.sessionId === 'string' ? fields.sessionId.slice(0, 12) : undefined;
-    log.info({ ...fields, event, sessionId, ip: request.ip, reqId: request.id }, event);
+    log.info({ ...fields, event, sessionId, ip: request?.ip, reqId: request?.id }, event);
     observe?.({ ...fields, event } as AuditRecord);
   };
+  const audit: Audit = Object.assign(
+    ((event, request, ...rest) => write(event, rest[0] ?? {}, request)) as Audit,
+    { background: (event: BackgroundAuditEvent, fields: AuditFields[BackgroundAuditEvent]) => write(event, fields) },
+  );
+  return audit;
 }

@@ -2,7 +2,7 @@ import type { AuditRecord } from '../http/audit.js';
 import type { Metrics } from './metrics.js';
 
 /**
- * Counts sign-ins, CSRF refusals and session lifecycle from the audit log's events: the same
+ * Counts sign-ins, CSRF refusals, token refreshes and session lifecycle from the audit log's events: the same
  * event feeds both, so a dashboard and the audit log never disagree about what happened. Give
  * it to `createAudit` as its observer.
  */
@@ -43,8 +43,13 @@ export function auditMetrics(metrics: Metrics): ((record: AuditRecord) => void) 
       case 'cross_site_rejected':
         metrics.csrfRefusal('cross_site_resource');
         return;
+      case 'token_refresh':
+        metrics.tokenRefresh(record.outcome);
+        // The provider refused the refresh: the refresher has ended the session.
+        if (record.outcome === 'ended') metrics.sessionsEnded('refresh_refused', 1);
+        return;
       default:
-        // lockout, password_change_failed, token_refresh: logged, and counted elsewhere or not at all.
+        // lockout, password_change_failed: logged, and counted elsewhere or not at all.
         return;
     }
   };
