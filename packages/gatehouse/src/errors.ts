@@ -3,7 +3,8 @@
  * stable codes in `{ "error": code, "message": … }`; `docs/errors.md` lists them and a test
  * keeps that list in step with this registry.
  *
- * Misconfiguration is a different kind of error: {@link ConfigError}, thrown at start-up.
+ * Misconfiguration is a different kind of error: {@link ConfigError} and the other
+ * {@link BootError}s, thrown at start-up with a code of {@link BOOT_ERRORS}.
  */
 export const ERRORS = {
   invalid_request: { status: 400, message: 'The request is malformed.' },
@@ -85,12 +86,41 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** Misconfiguration found at start-up. Lists every problem at once; each names its key and the fix. */
-export class ConfigError extends Error {
+/**
+ * Errors at start-up (and in the CLI commands that open what the gateway opens), before any
+ * request: a stable `code` on the thrown error, as HTTP refusals have in {@link ERRORS}. They are
+ * never sent to a client. `docs/errors.md` lists them (section "Start-up errors") and a test keeps
+ * that list in step with this registry. Branch on `error.code`, not on the message.
+ */
+export const BOOT_ERRORS = {
+  GH_CONFIG_INVALID: 'The configuration file is missing, unreadable or not JSON, or refused by the schema or the checks of unsafe combinations.',
+  GH_STORE_URL_INVALID: 'A store URL names no supported store, or is malformed.',
+  GH_STORE_OPTIONS_INVALID: 'A store option that is spliced into SQL (PostgreSQL schema, SQLite table name) is not a plain identifier.',
+  GH_STORE_OPEN_FAILED: 'A SQLite store file cannot be created or opened.',
+  GH_STORE_UNREACHABLE: 'Redis or PostgreSQL did not answer at start-up; the gateway starts anyway and answers 503 store_unavailable until it does.',
+  GH_KEYRING_UNREADABLE: 'The cookie key file (dataDir/keys.json) is not JSON, holds no keys, or holds a malformed key.',
+  GH_SIGNING_KEYS_UNREADABLE: 'The signing key file of internal tokens (dataDir/signing-keys.json) is not JSON, holds no keys, or holds a malformed key.',
+} as const satisfies Record<`GH_${string}`, string>;
+
+export type BootErrorCode = keyof typeof BOOT_ERRORS;
+
+/** An error at start-up with a stable {@link BOOT_ERRORS} code. The message says what to fix. */
+export class BootError extends Error {
+  readonly code: BootErrorCode;
+
+  constructor(code: BootErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'BootError';
+    this.code = code;
+  }
+}
+
+/** Misconfiguration found at start-up (`GH_CONFIG_INVALID`). Lists every problem at once; each names its key and the fix. */
+export class ConfigError extends BootError {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: ConfigProblem[], source = 'configuration') {
-    super(`Invalid ${source}:\n${problems.map((p) => `  - ${p.key || '(root)'}: ${p.message}`).join('\n')}`);
+    super('GH_CONFIG_INVALID', `Invalid ${source}:\n${problems.map((p) => `  - ${p.key || '(root)'}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
     this.problems = Object.freeze([...problems]);
   }

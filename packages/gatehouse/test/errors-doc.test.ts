@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS } from '../src/errors.js';
+import { BOOT_ERRORS, ERRORS } from '../src/errors.js';
 
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -9,5 +9,12 @@ describe('docs/errors.md', () => {
     const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
     const registry = Object.entries(ERRORS).map(([code, { status }]) => [code, status]);
     expect(rows.sort()).toEqual(registry.sort());
+  });
+
+  it('lists exactly the start-up error codes of the registry, in their own section', () => {
+    const section = doc.slice(doc.indexOf('\n## Start-up errors'));
+    expect(section.length, 'docs/errors.md has no "## Start-up errors" section').toBeLessThan(doc.length);
+    const rows = [...section.matchAll(/^\| `(GH_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(rows.sort()).toEqual(Object.keys(BOOT_ERRORS).sort());
   });
 });

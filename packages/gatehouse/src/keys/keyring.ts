@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BootError } from '../errors.js';
 
 /** One symmetric secret. `kid` names it in what it signs, so rotation keeps old values verifiable. */
 export interface SecretKey {
@@ -56,15 +57,15 @@ export function readKeyFile(file: string): SecretKey[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
   } catch (error) {
-    throw new Error(`key file ${file} is not readable JSON: ${(error as Error).message}`);
+    throw new BootError('GH_KEYRING_UNREADABLE', `key file ${file} is not readable JSON: ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) {
-    throw new Error(`key file ${file} holds no keys: run "gatehouse keys generate"`);
+    throw new BootError('GH_KEYRING_UNREADABLE', `key file ${file} holds no keys: run "gatehouse keys generate"`);
   }
   return parsed.keys.map((k, i) => {
     const secret = Buffer.from(String(k.k), 'base64url');
     if (typeof k.kid !== 'string' || secret.length < 32) {
-      throw new Error(`key file ${file}: key ${i} is malformed (needs kid and a 32-byte k)`);
+      throw new BootError('GH_KEYRING_UNREADABLE', `key file ${file}: key ${i} is malformed (needs kid and a 32-byte k)`);
     }
     return { kid: k.kid, secret, createdAt: Number(k.createdAt) || 0 };
   });

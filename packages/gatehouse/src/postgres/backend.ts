@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { createPostgresCoordination } from '../coordination/postgres.js';
 import type { Coordination } from '../coordination/types.js';
+import { BootError } from '../errors.js';
 import { createPostgresStore } from '../stores/postgres.js';
 import type { SessionStore } from '../stores/types.js';
 import { openPostgresDatabase, type PostgresOptions } from './pool.js';
@@ -19,7 +20,7 @@ export interface PostgresBackendOptions {
  * pool ends when both have been closed.
  *
  * With `migrateOnStart`, the schema is migrated before this resolves. A database that is down at
- * start-up does not stop the gateway: requests get 503 `store_unavailable` (and `/readyz` fails)
+ * start-up does not stop the gateway (it is reported to `onError` as `GH_STORE_UNREACHABLE`): requests get 503 `store_unavailable` (and `/readyz` fails)
  * until it answers, and the migration is retried on the next use.
  */
 export async function openPostgresBackend(
@@ -27,8 +28,13 @@ export async function openPostgresBackend(
   options: PostgresBackendOptions = {},
 ): Promise<{ store: SessionStore; coordination: Coordination }> {
   const db = openPostgresDatabase(url, { ...options.postgres, onError: options.onError });
-  // A failure is remembered by the pool (not migrated yet) and surfaces on use; see above.
-  await db.ready().catch(() => {});
+  // A failure is remembered by the pool (not migrated yet) and surfaces on use; see above. It is
+  // reported, with the cause of the StoreUnavailableError (refused, authentication, permission).
+  await db.ready().catch((error: unknown) => {
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    const message = `postgres did not answer at start-up (${(cause as Error).message || String(cause)}): starting anyway; requests get 503 store_unavailable until it answers`;
+    options.onError?.(new BootError('GH_STORE_UNREACHABLE', message, { cause: error }));
+  });
   const common = { db, clock: options.clock, onPurgeError: options.onError };
   return { store: createPostgresStore(common), coordination: createPostgresCoordination(common) };
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { configSchema, type GatehouseConfig } from '../config/schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { BootError, StoreUnavailableError } from '../errors.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { sharedClose } from '../util/shares.js';
 
@@ -70,7 +70,7 @@ export function openPostgresDatabase(url: string, options: PostgresDatabaseOptio
   const o = { ...DEFAULT_POSTGRES_OPTIONS, ...options };
   // The schema is spliced into SQL. The config schema refuses anything else; this is the last guard.
   if (!SCHEMA_NAME.test(o.schema)) {
-    throw new Error(`postgres: schema name ${JSON.stringify(o.schema)} must match ${SCHEMA_NAME.source}`);
+    throw new BootError('GH_STORE_OPTIONS_INVALID', `postgres: schema name ${JSON.stringify(o.schema)} must match ${SCHEMA_NAME.source}`);
   }
   const pool = new pg.Pool({
     connectionString: url,

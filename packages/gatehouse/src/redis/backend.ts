@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { configSchema, type GatehouseConfig } from '../config/schema.js';
 import { createRedisCoordination } from '../coordination/redis.js';
 import type { Coordination } from '../coordination/types.js';
+import { BootError } from '../errors.js';
 import { createRedisStore } from '../stores/redis.js';
 import type { SessionStore } from '../stores/types.js';
 import { openRedisConnection } from './connection.js';
@@ -27,11 +28,11 @@ export interface RedisBackendOptions {
 /**
  * The session store and coordination over one Redis connection (`session.store` is a redis URL
  * in any of its forms). Waits for the first connection at most `redis.connectTimeout`, and never
- * fails for want of Redis: until it answers, requests get 503 `store_unavailable` and `/readyz`
+ * fails for want of Redis (it reports `GH_STORE_UNREACHABLE` to `onError`): until it answers, requests get 503 `store_unavailable` and `/readyz`
  * fails, and service resumes by itself when it does, without a restart.
  * The connection closes when both the store and the coordination have been closed.
  *
- * @throws Error for a malformed URL (config validation reports it earlier, naming the key); the
+ * @throws BootError `GH_STORE_URL_INVALID` for a malformed URL (config validation reports it earlier, naming the key); the
  * message never contains the password.
  */
 export async function openRedisBackend(
@@ -39,7 +40,7 @@ export async function openRedisBackend(
   options: RedisBackendOptions = {},
 ): Promise<{ store: SessionStore; coordination: Coordination }> {
   const parsed = parseRedisUrl(url);
-  if ('problem' in parsed) throw new Error(`redis session store: ${parsed.problem}.`);
+  if ('problem' in parsed) throw new BootError('GH_STORE_URL_INVALID', `redis session store: ${parsed.problem}.`);
   const redis = options.redis ?? DEFAULT_REDIS_OPTIONS;
   const connection = openRedisConnection(parsed.target, {
     keyPrefix: redis.keyPrefix,
@@ -49,7 +50,10 @@ export async function openRedisBackend(
     ...(options.maxReconnectDelay !== undefined ? { maxReconnectDelay: options.maxReconnectDelay } : {}),
   });
   // A gateway that starts together with its Redis should not answer its first requests with 503.
-  await connection.ready(redis.connectTimeout);
+  if (!(await connection.ready(redis.connectTimeout))) {
+    const message = `redis did not answer within ${redis.connectTimeout} ms at start-up: starting anyway; requests get 503 store_unavailable until it answers`;
+    options.onError?.(new BootError('GH_STORE_UNREACHABLE', message));
+  }
   const common = { connection, ...(options.clock ? { clock: options.clock } : {}) };
   return {
     store: createRedisStore(common),

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { createMemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/types.js';
+import { BootError } from '../errors.js';
 import { openPostgresBackend } from '../postgres/backend.js';
 import { isPostgresUrl } from '../postgres/pool.js';
 import { openRedisBackend } from '../redis/backend.js';
@@ -64,7 +65,8 @@ export function createSessionStore(url: string, options: { clock?: Clock } = {})
     const filename = url.slice(SQLITE_PREFIX.length);
     if (filename !== '') return createSqliteStore({ ...options, filename });
   }
-  throw new Error(
+  throw new BootError(
+    'GH_STORE_URL_INVALID',
     `Unsupported session store URL ${JSON.stringify(url)}: use "memory", "sqlite:/absolute/path.db" or "sqlite::memory:".`,
   );
 }

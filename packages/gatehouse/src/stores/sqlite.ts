@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
+import { BootError, StoreUnavailableError } from '../errors.js';
 import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
 import { isLive, type SessionRecord, type SessionStore } from './types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
@@ -57,7 +57,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
   // The name is spliced into SQL, so it must be a plain identifier. Config validation should
   // have refused anything else; this is the last guard.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) {
-    throw new Error(`sqlite session store: table name ${JSON.stringify(table)} must match [A-Za-z_][A-Za-z0-9_]*`);
+    throw new BootError('GH_STORE_OPTIONS_INVALID', `sqlite session store: table name ${JSON.stringify(table)} must match [A-Za-z_][A-Za-z0-9_]*`);
   }
   const db = open(options.filename, table, options.busyTimeoutMs ?? 5_000);
   const t = `"${table}"`;
@@ -286,9 +286,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
 
 function open(filename: string, table: string, busyTimeoutMs: number): Database.Database {
   const inMemory = filename === ':memory:' || filename === '';
-  if (!inMemory && !filename.startsWith('file:')) preparePrivateFile(filename);
   let db: Database.Database | undefined;
   try {
+    if (!inMemory && !filename.startsWith('file:')) preparePrivateFile(filename);
     db = new Database(filename, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     // NORMAL is safe in WAL mode (no corruption on power loss; at worst the last commits roll back).
@@ -312,7 +312,7 @@ function open(filename: string, table: string, busyTimeoutMs: number): Database.
   } catch (error) {
     db?.close();
     // At start-up this is misconfiguration (bad path, no permission): say which file.
-    throw new Error(`sqlite session store: cannot open ${filename}: ${(error as Error).message}`, { cause: error });
+    throw new BootError('GH_STORE_OPEN_FAILED', `sqlite session store: cannot open ${filename}: ${(error as Error).message}`, { cause: error });
   }
 }
 

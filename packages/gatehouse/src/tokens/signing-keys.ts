@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { BootError } from '../errors.js';
 
 /** Algorithms of internal tokens (RFC 7518 §3.1). ES256 is the default: small keys, fast signatures. */
 export type SigningAlgorithm = 'ES256' | 'RS256';
@@ -128,12 +129,12 @@ function readStored(file: string): StoredKey[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: StoredKey[] };
   } catch (error) {
-    throw new Error(`signing key file ${file} is not readable JSON: ${(error as Error).message}`);
+    throw new BootError('GH_SIGNING_KEYS_UNREADABLE', `signing key file ${file} is not readable JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error(`signing key file ${file} holds no keys: delete it to start over`);
+  if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new BootError('GH_SIGNING_KEYS_UNREADABLE', `signing key file ${file} holds no keys: delete it to start over`);
   parsed.keys.forEach((k, i) => {
     if (typeof k.kid !== 'string' || (k.alg !== 'ES256' && k.alg !== 'RS256') || !k.privateJwk || !k.publicJwk) {
-      throw new Error(`signing key file ${file}: key ${i} is malformed (needs kid, alg, privateJwk, publicJwk)`);
+      throw new BootError('GH_SIGNING_KEYS_UNREADABLE', `signing key file ${file}: key ${i} is malformed (needs kid, alg, privateJwk, publicJwk)`);
     }
   });
   return parsed.keys;
