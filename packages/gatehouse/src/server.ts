@@ -1,31 +1,31 @@
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authRoutes, type LocalAuthenticator } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { GatehouseConfig } from './config/schema.js';
 import { SessionCookie } from './cookies/session-cookie.js';
-import { isCrossSiteSubresource } from './csrf/check.js';
 import { registerCsrf } from './csrf/hook.js';
 import { GatehouseError } from './errors.js';
 import { type Audit, createAudit } from './http/audit.js';
 import { registerDevCors } from './http/cors.js';
 import { errorHandler, sendError } from './http/errors.js';
-import { hasRepeatedHost, headerValue, isNavigation, loginRedirect } from './http/request.js';
+import { hasRepeatedHost } from './http/request.js';
 import { requestForLog } from './http/request-log.js';
 import { answerClientError, hardenListener, listenerOptions } from './http/listener.js';
 import { securityHeaders } from './http/security-headers.js';
-import { clientAddress, compileTrustProxy, normaliseForwardedFor } from './http/trust-proxy.js';
+import { clientAddressResolver, compileTrustProxy, normaliseForwardedFor } from './http/trust-proxy.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
 import { SessionManager } from './session/manager.js';
-import { requireSession, sessionPlugin } from './session/plugin.js';
+import { createSessionGuard, type SessionGuard } from './session/guard.js';
+import { sessionPlugin } from './session/plugin.js';
 import { registerStaticMount } from './static/protected.js';
 import { registerSpa } from './static/spa.js';
 import { createMemoryCoordination } from './coordination/memory.js';
 import type { Coordination } from './coordination/types.js';
 import { openSessionBackend } from './stores/index.js';
-import type { SessionRecord, SessionStore } from './stores/types.js';
+import type { SessionStore } from './stores/types.js';
 import { createLocalAccounts, type LocalAccounts } from './local/service.js';
 import { providerLogout } from './oidc/logout.js';
 import { createProviders, type OidcProvider } from './oidc/providers.js';
@@ -71,7 +71,7 @@ export interface GatehouseContext {
    * navigation without a session, sends a redirect to the login page and resolves null —
    * the caller must then `return reply`.
    */
-  guard: (request: FastifyRequest, reply: FastifyReply, roles?: readonly string[]) => Promise<SessionRecord | null>;
+  guard: SessionGuard['guard'];
   audit: Audit;
 }
 
@@ -221,38 +221,21 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
 
-  // Cookie-only GETs (images, downloads) stay possible, but never embedded by another site.
-  const crossSiteRefusal = (request: FastifyRequest): GatehouseError | undefined => {
-    const meta = {
-      secFetchSite: headerValue(request.headers['sec-fetch-site']),
-      secFetchMode: headerValue(request.headers['sec-fetch-mode']),
-      origin: headerValue(request.headers.origin),
-    };
-    if (!isCrossSiteSubresource(meta, devOrigins)) return undefined;
-    audit('cross_site_rejected', request);
-    return new GatehouseError('cross_site_rejected');
-  };
-
-  const guard: GatehouseContext['guard'] = async (request, reply, roles) => {
-    const refusal = crossSiteRefusal(request);
-    if (refusal) throw refusal;
-    const session = await request.getSession();
-    if (!session) {
-      if (isNavigation(request)) {
-        await reply.redirect(loginRedirect(request.url, config.auth.loginPage, config.publicOrigin), 302);
-        return null;
-      }
-      return requireSession(request, reply, cookie);
-    }
-    if (roles && roles.length > 0 && !roles.some((r) => session.user.roles.includes(r))) {
-      throw new GatehouseError('forbidden');
-    }
-    return session;
-  };
+  const access = createSessionGuard({
+    sessions,
+    cookie,
+    loginPage: config.auth.loginPage,
+    publicOrigin: config.publicOrigin,
+    trustedOrigins: devOrigins,
+    audit,
+  });
+  const { guard } = access;
+  // Upgrades bypass Fastify: the same trustProxy rule as request.ip.
+  const clientIp = clientAddressResolver(trustProxy);
 
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', (request, _reply, done) => done(crossSiteRefusal(request)));
+      scope.addHook('onRequest', (request, _reply, done) => done(access.crossSiteRefusal(request)));
       const authenticate: LocalAuthenticator | undefined = local
         ? (u, p, a, signal, device) => local.authenticate(u, p, a, signal, device)
         : undefined;
@@ -325,7 +308,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     }),
     service: config.serviceClient ? new ServiceTokens({ config: config.serviceClient, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : undefined,
   };
-  await registerProxy(app, { config, guard, crossSiteRefusal, sources, securityHeaderNames: new Set(Object.keys(headers)), metrics });
+  await registerProxy(app, { config, access, sources, securityHeaderNames: new Set(Object.keys(headers)), metrics });
   const reservedPrefixes = [authPrefix, '/api', ...config.static.map((s) => s.path), ...config.apis.map((api) => api.path)];
   // Development only (`gatehouse dev`): the SPA and its HMR socket come from a dev server.
   const devServer =
@@ -336,8 +319,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
           reservedPrefixes: [...reservedPrefixes, ...RESERVED_PATHS],
           cookiePrefix: c.name,
           securityHeaders: headers,
-          // Upgrades bypass Fastify: the same trustProxy rule as request.ip.
-          clientIp: (request) => clientAddress(request, trustProxy),
+          clientIp,
         })
       : undefined;
   // Always listening for upgrades, even with no WebSocket route: without a listener Node hands a
@@ -349,9 +331,9 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       apis: config.apis,
       publicOrigin: config.publicOrigin,
       cookiePrefix: c.name,
-      resolveSession: (header) => sessions.resolve(cookie.read(header)),
+      resolveSession: access.resolveSession,
       sources,
-      clientIp: (request) => clientAddress(request, trustProxy),
+      clientIp,
       log: app.log,
       fallback: devServer?.upgrade,
     });

@@ -1,11 +1,11 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * A top-level navigation (the user typed, clicked a link, or reloaded) as opposed to a
  * fetch/XHR or a sub-resource. Only navigations are ever redirected to the login page;
  * API-style requests always get 401 JSON (a 302 inside fetch ends as an opaque CORS error).
  */
-export function isNavigation(request: FastifyRequest): boolean {
+export function isNavigation(request: { method: string; headers: IncomingHttpHeaders }): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   const mode = request.headers['sec-fetch-mode'];
   if (mode !== undefined) return mode === 'navigate';

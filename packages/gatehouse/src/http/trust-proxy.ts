@@ -147,3 +147,8 @@ export function clientAddress(request: IncomingMessage, trust: TrustFunction | f
   normaliseForwardedFor(request.headers);
   return proxyAddr(request, trust);
 }
+
+/** {@link clientAddress} under one trust rule, for what takes raw requests (upgrades, the dev server). */
+export function clientAddressResolver(trust: TrustFunction | false): (request: IncomingMessage) => string {
+  return (request) => clientAddress(request, trust);
+}

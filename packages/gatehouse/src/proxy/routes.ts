@@ -6,6 +6,7 @@ import { DEFAULT_API_METHODS } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import { type Metrics, noopMetrics } from '../metrics/metrics.js';
+import type { SessionGuard } from '../session/guard.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { applyRequestPolicy, downstreamResponseHeaders, forwardHeaderSet, type RequestHeaderPolicy, type ResponseHeaderPolicy } from './headers.js';
@@ -19,10 +20,11 @@ const CONNECTIONS_PER_UPSTREAM = 128;
 
 export interface ProxyOptions {
   config: GatehouseConfig;
-  /** The gateway's session guard: 401 / 403 / login redirect (null: the redirect was sent). */
-  guard: (request: FastifyRequest, reply: FastifyReply, roles?: readonly string[]) => Promise<SessionRecord | null>;
-  /** The cross-site resource refusal of cookie-authenticated GETs (Fetch Metadata). */
-  crossSiteRefusal: (request: FastifyRequest) => GatehouseError | undefined;
+  /**
+   * The gateway's session guard (401 / 403 / login redirect; null: the redirect was sent) and its
+   * refusal of cross-site reads (Fetch Metadata), for `auth: optional` routes.
+   */
+  access: Pick<SessionGuard, 'guard' | 'crossSiteRefusal'>;
   sources: CredentialSources;
   /** Names of Gatehouse's security response headers, which an upstream cannot override. */
   securityHeaderNames: ReadonlySet<string>;
@@ -100,10 +102,10 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
     }
     let session: SessionRecord | null = null;
     if (api.auth === 'required') {
-      session = await options.guard(request, reply, api.roles);
+      session = await options.access.guard(request, reply, api.roles);
       if (!session) return reply;
     } else if (api.auth === 'optional') {
-      const refusal = options.crossSiteRefusal(request);
+      const refusal = options.access.crossSiteRefusal(request);
       if (refusal) throw refusal;
       session = await request.getSession();
     }

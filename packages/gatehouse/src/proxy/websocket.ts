@@ -6,6 +6,7 @@ import type { ApiConfig } from '../config/schema.js';
 import { type CsrfFailure, checkRequestOrigin } from '../csrf/check.js';
 import { type ErrorCode, GatehouseError } from '../errors.js';
 import { refuseRaw } from '../http/raw-refusal.js';
+import { hasRole, type SessionGuard } from '../session/guard.js';
 import type { SessionRecord } from '../stores/types.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
@@ -18,7 +19,7 @@ export interface WebSocketProxyOptions {
   /** Gatehouse's cookie name prefix (never forwarded). */
   cookiePrefix: string;
   /** The session named by a Cookie header, or null. */
-  resolveSession: (cookieHeader: string | undefined) => Promise<SessionRecord | null>;
+  resolveSession: SessionGuard['resolveSession'];
   sources: CredentialSources;
   /** The client address (trustProxy-aware). */
   clientIp: (request: IncomingMessage) => string;
@@ -84,9 +85,7 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     if (api.auth !== 'none') {
       session = await options.resolveSession(request.headers.cookie);
       if (!session && api.auth === 'required') return refuseRaw(socket, 'unauthenticated');
-      if (session && api.roles && api.roles.length > 0 && !api.roles.some((r) => session?.user.roles.includes(r))) {
-        return refuseRaw(socket, 'forbidden');
-      }
+      if (session && !hasRole(session.user, api.roles)) return refuseRaw(socket, 'forbidden');
     }
     const credentials = await routeCredentials(api, session, options.sources);
     const publicUrl = new URL(options.publicOrigin);
