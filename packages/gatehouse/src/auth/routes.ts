@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requestCookies } from '../cookies/request-cookies.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { antiForgeryToken } from '../csrf/token.js';
 import { GatehouseError } from '../errors.js';
@@ -115,7 +116,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { username, password } = request.body;
       let user: SessionUser;
       // Only a token for this very username counts: one for another account gives no trust.
-      const device = devices?.trusted(request.headers.cookie, username);
+      const device = devices?.trusted(requestCookies(request), username);
       try {
         user = await options.authenticate(username, password, request.ip, hangUpSignal(reply), device);
       } catch (error) {
@@ -139,7 +140,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       });
       setSessionCookie(reply, token, record);
       // A new device token on every success (OWASP), bound to the account as signed in.
-      if (devices) reply.header('set-cookie', devices.issue(request.headers.cookie, username));
+      if (devices) reply.header('set-cookie', devices.issue(requestCookies(request), username));
       audit('login', request, { method: 'local', userId: user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return sessionView(record, antiForgeryToken(keys, record.id));
     },

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parse, serialize } from 'cookie';
 import { type Clock, systemClock } from '../clock.js';
+import { DEVICE_COOKIE_MAX_AGE_SECONDS, deviceCookie } from '../cookies/definitions.js';
+import type { RequestCookies } from '../cookies/request-cookies.js';
+import { serializeCookie } from '../cookies/set-cookie.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { normalizeUsername } from './account-fields.js';
 
@@ -20,25 +22,22 @@ import { normalizeUsername } from './account-fields.js';
  * accounts signed in from this browser, newest first (a shared computer keeps a bounded list).
  */
 export interface DeviceCookies {
-  /** The cookie's name: `__Host-<session cookie name>-device`. */
+  /** The cookie's name: `__Host-<session cookie name>-device` (cookies/definitions.ts). */
   readonly name: string;
   /**
-   * The nonce of a valid, unexpired token for `username` in the `Cookie` header, or undefined
+   * The nonce of a valid, unexpired token for `username` in the request's cookies, or undefined
    * (no cookie, tampered, another account's, a key that left the ring, expired).
    */
-  trusted(cookieHeader: string | undefined, username: string): string | undefined;
+  trusted(cookies: RequestCookies, username: string): string | undefined;
   /** The `Set-Cookie` value after a successful sign-in of `username`: a fresh token first, that account's older ones dropped. */
-  issue(cookieHeader: string | undefined, username: string): string;
+  issue(cookies: RequestCookies, username: string): string;
 }
 
-/** How long a device stays trusted: OWASP suggests long-lived; RFC 6265bis §5.5 caps at 400 days. */
-export const DEVICE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
 /** Accounts remembered per browser. */
 export const MAX_DEVICE_TOKENS = 5;
-/** A cookie longer than MAX_DEVICE_TOKENS tokens could be is not ours: not even parsed. */
+/** A cookie longer than MAX_DEVICE_TOKENS tokens could be is not ours: not even split. */
 const MAX_COOKIE_LENGTH = 1024;
 const TOKEN = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{22})\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/;
-const RAW = { decode: (value: string) => value };
 
 interface Token {
   raw: string;
@@ -48,23 +47,17 @@ interface Token {
   mac: string;
 }
 
-/** `__Host-gatehouse` → `__Host-gatehouse-device`; a name without a prefix gets one (RFC 6265bis §4.1.3.2). */
-export function deviceCookieName(sessionCookieName: string): string {
-  const base = sessionCookieName.replace(/^__(Host|Secure)-/, '');
-  return `__Host-${base}-device`;
-}
-
 function mac(secret: Buffer, username: string, nonce: string, issued: string): string {
   // The prefix separates this use of the ring's key from the CSRF tokens' (csrf/token.ts).
   return createHmac('sha256', secret).update(`gatehouse-device\0${normalizeUsername(username)}\0${nonce}\0${issued}`).digest('base64url');
 }
 
 export function createDeviceCookies(keys: KeyRing, sessionCookieName: string, clock: Clock = systemClock): DeviceCookies {
-  const name = deviceCookieName(sessionCookieName);
+  const cookie = deviceCookie(sessionCookieName);
+  const name = cookie.name;
 
-  function tokens(cookieHeader: string | undefined): Token[] {
-    if (!cookieHeader || !cookieHeader.includes(name)) return [];
-    const value = parse(cookieHeader, RAW)[name];
+  function tokens(cookies: RequestCookies): Token[] {
+    const value = cookies.first(name);
     if (!value || value.length > MAX_COOKIE_LENGTH) return [];
     const out: Token[] = [];
     for (const raw of value.split('~').slice(0, MAX_DEVICE_TOKENS)) {
@@ -87,19 +80,18 @@ export function createDeviceCookies(keys: KeyRing, sessionCookieName: string, cl
 
   return {
     name,
-    trusted(cookieHeader, username) {
-      return tokens(cookieHeader).find((t) => verifies(t, username))?.nonce;
+    trusted(cookies, username) {
+      return tokens(cookies).find((t) => verifies(t, username))?.nonce;
     },
-    issue(cookieHeader, username) {
+    issue(cookies, username) {
       const nonce = randomBytes(16).toString('base64url');
       const issued = Math.floor(clock() / 1000).toString(36);
       const fresh = `${keys.current.kid}.${nonce}.${issued}.${mac(keys.current.secret, username, nonce, issued)}`;
       // OWASP: a new device cookie on every successful sign-in; the account's old one goes.
-      const others = tokens(cookieHeader).filter((t) => !verifies(t, username)).map((t) => t.raw);
+      const others = tokens(cookies).filter((t) => !verifies(t, username)).map((t) => t.raw);
       const value = [fresh, ...others].slice(0, MAX_DEVICE_TOKENS).join('~');
-      // __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). HttpOnly: scripts never need it.
-      // SameSite=Strict: only same-site sign-in requests carry it.
-      return serialize(name, value, { httpOnly: true, secure: true, sameSite: 'strict', path: '/', maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS });
+      // __Host-, HttpOnly, SameSite=Strict: cookies/definitions.ts.
+      return serializeCookie(cookie, value);
     },
   };
 }

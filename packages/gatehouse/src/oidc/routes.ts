@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Coordination } from '../coordination/types.js';
+import { requestCookies } from '../cookies/request-cookies.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { GatehouseError, StoreUnavailableError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
@@ -72,7 +73,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
     const { url, transaction } = started;
     // One cookie per login in flight (other tabs may be signing in too); the oldest beyond the
     // bound are expired in the same answer.
-    reply.header('set-cookie', await transactions.create(transaction, request.headers.cookie));
+    reply.header('set-cookie', await transactions.create(transaction, requestCookies(request)));
     return reply.redirect(url.toString(), 302);
   });
 
@@ -92,7 +93,7 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
       if (state === null) throw new LoginError('login_transaction_invalid', 'callback without state');
       // Marked used in the shared coordination state before anything reaches the provider: a
       // replay on this or any other instance stops here. An unreachable backend rejects (503).
-      const tx = await transactions.consume(request.headers.cookie, state, options.coordination);
+      const tx = await transactions.consume(requestCookies(request), state, options.coordination);
       // Single use: from here on, whatever happens next, this login's cookie is gone.
       reply.header('set-cookie', transactions.clear(state));
       if (!tx) throw new LoginError('login_transaction_invalid', 'missing, expired, forged or replayed transaction');

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { parse, serialize } from 'cookie';
 import type { Clock } from '../clock.js';
+import { TRANSACTION_COOKIE_MAX_AGE_SECONDS, transactionCookie, transactionCookiePrefix } from '../cookies/definitions.js';
+import type { RequestCookies } from '../cookies/request-cookies.js';
+import { expireCookie, serializeCookie } from '../cookies/set-cookie.js';
 import type { Coordination } from '../coordination/types.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { seal, unseal } from '../keys/seal.js';
@@ -15,8 +17,8 @@ export interface LoginTransaction {
   expiresAt: number;
 }
 
-/** A login that takes longer than this starts again. */
-export const TRANSACTION_TTL_MS = 10 * 60_000;
+/** A login that takes longer than this starts again: as long as its cookie lives (cookies/definitions.ts). */
+export const TRANSACTION_TTL_MS = TRANSACTION_COOKIE_MAX_AGE_SECONDS * 1000;
 
 /** Logins in flight per browser (tabs signing in at once); a further start evicts the oldest. */
 export const MAX_TRANSACTIONS = 5;
@@ -45,8 +47,8 @@ const MAX_SCANNED = 2 * MAX_TRANSACTIONS;
  * #611, #817, #3258). Each is named after its `state` (`__Host-<session cookie>-tx-<hash of state>`),
  * so a callback finds its own transaction by the `state` the provider returns, and clears only that
  * cookie. `__Host-` prefixed, HttpOnly, Secure, and SameSite=Lax (the provider's redirect back is a
- * cross-site top-level navigation, which Strict would strip; RFC 6265bis §8.8.2). The value is a
- * JWE, so the PKCE verifier and nonce stay secret and cannot be forged.
+ * cross-site top-level navigation, which Strict would strip; RFC 6265bis §8.8.2), as defined in
+ * cookies/definitions.ts. The value is a JWE, so the PKCE verifier and nonce stay secret and cannot be forged.
  *
  * Single use across every instance: the callback marks the transaction used in the shared
  * coordination state before the code is exchanged; a second callback with the same transaction,
@@ -62,7 +64,7 @@ export class TransactionCookie {
     private readonly keys: KeyRing,
     private readonly clock: Clock,
   ) {
-    this.prefix = `${sessionCookieName}-tx-`;
+    this.prefix = transactionCookiePrefix(sessionCookieName);
   }
 
   /** The cookie name of the transaction with this `state`: 96 bits of its SHA-256, base64url. */
@@ -75,15 +77,15 @@ export class TransactionCookie {
    * the transactions it evicts — the oldest beyond {@link MAX_TRANSACTIONS} or the byte budget,
    * and any that are expired, forged or unreadable.
    */
-  async create(tx: Omit<LoginTransaction, 'expiresAt'>, cookieHeader: string | undefined): Promise<string[]> {
+  async create(tx: Omit<LoginTransaction, 'expiresAt'>, cookies: RequestCookies): Promise<string[]> {
     const now = this.clock();
     const value = await seal(this.keys, 'login-transaction', { ...tx, expiresAt: now + TRANSACTION_TTL_MS });
     const name = this.nameFor(tx.state);
-    const created = serialize(name, value, { ...this.attributes(), maxAge: TRANSACTION_TTL_MS / 1000 });
+    const created = serializeCookie(transactionCookie(name), value);
     const evicted: string[] = [];
     const live: { name: string; bytes: number; expiresAt: number }[] = [];
     let scanned = 0;
-    for (const [other, otherValue] of this.present(cookieHeader)) {
+    for (const [other, otherValue] of cookies.startingWith(this.prefix)) {
       if (other === name) continue;
       const open = ++scanned <= MAX_SCANNED ? await this.open(otherValue) : null;
       if (open && open.expiresAt > now) live.push({ name: other, bytes: other.length + 1 + otherValue.length, expiresAt: open.expiresAt });
@@ -112,10 +114,8 @@ export class TransactionCookie {
    * was used already — by this instance or another. Rejects (StoreUnavailableError) when the
    * coordination backend cannot answer: the caller must fail closed, never exchange the code.
    */
-  async consume(cookieHeader: string | undefined, state: string, marks: Pick<Coordination, 'claimOnce'>): Promise<LoginTransaction | null> {
-    const name = this.nameFor(state);
-    if (!cookieHeader?.includes(name)) return null;
-    const value = parse(cookieHeader)[name];
+  async consume(cookies: RequestCookies, state: string, marks: Pick<Coordination, 'claimOnce'>): Promise<LoginTransaction | null> {
+    const value = cookies.first(this.nameFor(state));
     if (!value) return null;
     const tx = await this.open(value);
     if (!tx || tx.state !== state || !(tx.expiresAt > this.clock())) return null;
@@ -131,17 +131,7 @@ export class TransactionCookie {
     return tx;
   }
 
-  /** The transaction cookies a `Cookie` header carries, by name. */
-  private present(cookieHeader: string | undefined): [string, string][] {
-    if (!cookieHeader?.includes(this.prefix)) return [];
-    return Object.entries(parse(cookieHeader)).filter((entry): entry is [string, string] => entry[0].startsWith(this.prefix) && typeof entry[1] === 'string');
-  }
-
   private expire(name: string): string {
-    return serialize(name, '', { ...this.attributes(), maxAge: 0, expires: new Date(0) });
-  }
-
-  private attributes() {
-    return { httpOnly: true, secure: true, sameSite: 'lax', path: '/' } as const;
+    return expireCookie(transactionCookie(name));
   }
 }

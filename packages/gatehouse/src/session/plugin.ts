@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { requestCookies } from '../cookies/request-cookies.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { GatehouseError } from '../errors.js';
 import type { SessionRecord } from '../stores/types.js';
@@ -31,13 +32,13 @@ export const sessionPlugin = fp<SessionPluginOptions>(
     app.decorateRequest('getSession', function getSession(this: FastifyRequest) {
       let pending = cache.get(this);
       if (!pending) {
-        pending = sessions.resolve(cookie.read(this.headers.cookie));
+        pending = sessions.resolve(cookie.readFrom(requestCookies(this)));
         cache.set(this, pending);
       }
       return pending;
     });
     app.decorateRequest('hasSessionCookie', function hasSessionCookie(this: FastifyRequest) {
-      return cookie.read(this.headers.cookie) !== undefined;
+      return cookie.readFrom(requestCookies(this)) !== undefined;
     });
   },
   { name: 'gatehouse-session', fastify: '5.x' },
