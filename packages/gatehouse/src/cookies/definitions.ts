@@ -21,8 +21,8 @@ export interface SessionCookieSettings {
 
 /**
  * The session cookie. Its name comes from the configuration, so the prefix rules are checked at
- * run time (again: the configuration was checked already), and the constructor throws rather than
- * write a weaker cookie than the one validated at start-up.
+ * run time (again: config/checks/cookie.ts checked them already): a TypeError at start-up rather
+ * than a weaker cookie than the one validated.
  */
 export function sessionCookie(settings: SessionCookieSettings): CookieDefinition {
   return checkCookie(settings);
