@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { authRoutes, type LocalAuthenticator } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { GatehouseConfig } from './config/schema.js';
@@ -8,13 +8,11 @@ import { SessionCookie } from './cookies/session-cookie.js';
 import { registerCsrf } from './csrf/hook.js';
 import { GatehouseError } from './errors.js';
 import { type Audit, createAudit } from './http/audit.js';
-import { registerDevCors } from './http/cors.js';
-import { errorHandler, sendError } from './http/errors.js';
-import { hasRepeatedHost } from './http/request.js';
-import { requestForLog } from './http/request-log.js';
-import { answerClientError, hardenListener, listenerOptions } from './http/listener.js';
+import { createApp } from './http/app.js';
+import { devCorsOrigins, registerDevCors } from './http/cors.js';
+import { registerHealthRoutes } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
-import { clientAddressResolver, compileTrustProxy, normaliseForwardedFor } from './http/trust-proxy.js';
+import { clientAddressResolver, compileTrustProxy } from './http/trust-proxy.js';
 import { type KeyRing, loadOrCreateKeyRing } from './keys/keyring.js';
 import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
 import { SessionManager } from './session/manager.js';
@@ -27,18 +25,17 @@ import type { Coordination } from './coordination/types.js';
 import { openSessionBackend } from './stores/index.js';
 import type { SessionStore } from './stores/types.js';
 import { createLocalAccounts, type LocalAccounts } from './local/service.js';
-import { providerLogout } from './oidc/logout.js';
+import { sessionProviderLogout } from './oidc/logout.js';
 import { createProviders, type OidcProvider } from './oidc/providers.js';
 import { TokenRefresher } from './oidc/refresh.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { TransactionCookie } from './oidc/transaction.js';
 import type { CustomFetch } from 'openid-client';
+import { createCredentialSources } from './proxy/credentials.js';
 import { registerProxy } from './proxy/routes.js';
 import { attachWebSocketProxy } from './proxy/websocket.js';
 import { RESERVED_PATHS } from './config/checks/apis.js';
 import { registerSpaUpstream } from './dev/spa-upstream.js';
-import { ServiceTokens } from './tokens/client-credentials.js';
-import { InternalTokenIssuer } from './tokens/internal.js';
 import { registerJwksRoute } from './tokens/jwks.js';
 import { SigningKeyRing } from './tokens/signing-keys.js';
 
@@ -94,9 +91,6 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
-/** Requests larger than this are refused with 413 unless a route sets its own limit. */
-const BODY_LIMIT = 1024 * 1024;
-
 /**
  * The composition root: config in, a ready Fastify app out. Every concern lives in its own
  * folder; this file only decides the order in which they see a request.
@@ -143,26 +137,6 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   });
 
   const trustProxy = compileTrustProxy(config.trustProxy);
-  const listener = listenerOptions(config.listen);
-  const options = {
-    logger: deps.logger ?? { level: config.logLevel, serializers: { req: requestForLog } },
-    // Compiled here: Fastify 5.12 ignores a hop count (request.ip stayed the proxy's address).
-    trustProxy,
-    bodyLimit: BODY_LIMIT,
-    return503OnClosing: true,
-    ...listener.fastify,
-    // Bad input is refused, never reshaped: no type coercion, no silent removal of unknown fields.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // Oversized or malformed HTTP never reaches a route; answer it in the same JSON shape.
-    clientErrorHandler: answerClientError,
-    // Errors Fastify raises before routing (e.g. a malformed percent-encoding in the URL) get the
-    // same JSON refusal and headers as everything else, not Fastify's own body.
-    frameworkErrors: (error, _request, reply) => {
-      reply.headers(headers);
-      return errorHandler(error, _request, reply);
-    },
-  } satisfies FastifyServerOptions;
-  // The HTTPS server type differs from HTTP's only in ways routes never see.
   const providers = createProviders(config, { clock, fetch: deps.fetch });
   const refresher = new TokenRefresher({
     providers,
@@ -172,20 +146,8 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     coordination,
     onRefresh: (session, outcome) => audit.background('token_refresh', { outcome, userId: session.userId, sessionId: session.id }),
   });
-  const app = (
-    deps.https
-      ? Fastify({ ...options, https: { ...deps.https, ...listener.server, ...listener.tls } })
-      : Fastify({ ...options, http: listener.server })
-  ) as unknown as FastifyInstance;
+  const app = createApp(config, { headers, trustProxy, logger: deps.logger, https: deps.https });
   const audit = createAudit(app.log, auditMetrics(metrics));
-  hardenListener(app, config.listen);
-  // First hook: X-Forwarded-For entries read as bare IPs (or cut) before anything reads request.ip.
-  if (trustProxy !== false) {
-    app.addHook('onRequest', (request, _reply, done) => {
-      normaliseForwardedFor(request.raw.headers);
-      done();
-    });
-  }
   storeError = (error) => app.log.warn({ err: error }, `session store: ${error instanceof Error ? error.message : String(error)}`);
   // Internal tokens (issue 4): an asymmetric key ring, only when some route sends them.
   const signingKeys =
@@ -194,21 +156,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       ? await SigningKeyRing.open(join(config.dataDir, 'signing-keys.json'), config.internalTokens.algorithm)
       : null);
   const authPrefix = config.auth.prefix;
-
-  app.setErrorHandler(errorHandler);
-  // Gatehouse's own routes take JSON (and urlencoded forms); text/plain is what a cross-site
-  // form can send without a preflight, so it is not parsed at all (415).
-  app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
-    // Session state must never be kept by a browser or a shared cache.
-    if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
-    done(hasRepeatedHost(request.raw.rawHeaders) ? new GatehouseError('invalid_request') : undefined);
-  });
-  // Validation refuses an allowlist outside development; this keeps it inert there regardless.
-  const devOrigins: ReadonlySet<string> = new Set(
-    config.mode === 'development' && Array.isArray(config.cors.allowOrigins) ? config.cors.allowOrigins : [],
-  );
+  const devOrigins = devCorsOrigins(config);
   registerDevCors(app, [...devOrigins], config.cors.allowCredentials);
   await app.register(sessionPlugin, { sessions, cookie });
   registerCsrf(app, {
@@ -249,15 +197,11 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
         persistentCookie: c.persistent,
         deviceCookies: config.local.deviceCookies,
         refresh: providers.size > 0 ? (session) => refresher.ensureFresh(session) : undefined,
-        providerLogout:
-          providers.size > 0
-            ? async (session) => {
-                const provider = providers.get(session.provider);
-                if (!provider) return undefined;
-                const tokens = await refresher.tokens(session);
-                return providerLogout(provider, tokens, (error) => app.log.warn({ err: error }, 'provider logout step failed'));
-              }
-            : undefined,
+        providerLogout: sessionProviderLogout(
+          providers,
+          (session) => refresher.tokens(session),
+          (error) => app.log.warn({ err: error }, 'provider logout step failed'),
+        ),
       });
       if (providers.size > 0) {
         await oidcRoutes(scope, {
@@ -283,31 +227,14 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     { prefix: authPrefix },
   );
 
-  app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await store.ping();
-      return { ready: true };
-    } catch (error) {
-      return sendError(reply, error instanceof GatehouseError ? error : new GatehouseError('store_unavailable', { cause: error }));
-    }
-  });
+  registerHealthRoutes(app, store);
   const metricsListener = registerMetrics(app, config, metrics);
 
   const context: GatehouseContext = { config, sessions, guard, audit };
   await deps.extend?.(app, context);
 
   registerJwksRoute(app, signingKeys);
-  const sources = {
-    refresher,
-    internal: new InternalTokenIssuer({
-      keys: signingKeys ?? (await SigningKeyRing.inMemory()),
-      issuer: config.publicOrigin,
-      lifetimeMs: config.internalTokens.lifetime,
-      clock,
-    }),
-    service: config.serviceClient ? new ServiceTokens({ config: config.serviceClient, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : undefined,
-  };
+  const sources = await createCredentialSources(config, { refresher, signingKeys, clock, fetch: deps.fetch });
   await registerProxy(app, { config, access, sources, securityHeaderNames: new Set(Object.keys(headers)), metrics });
   const reservedPrefixes = [authPrefix, '/api', ...config.static.map((s) => s.path), ...config.apis.map((api) => api.path)];
   // Development only (`gatehouse dev`): the SPA and its HMR socket come from a dev server.

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { GatehouseConfig } from '../config/schema.js';
 
 /**
  * CORS for development only. In production Gatehouse serves the SPA and its API from one origin,
@@ -22,4 +23,12 @@ export function registerDevCors(app: FastifyInstance, allowOrigins: readonly str
       return reply.code(204).send();
     }
   });
+}
+
+/**
+ * The development CORS allowlist, also trusted as same-site by the CSRF and cross-site checks.
+ * Validation refuses an allowlist outside development; this keeps it inert there regardless.
+ */
+export function devCorsOrigins(config: GatehouseConfig): ReadonlySet<string> {
+  return new Set(config.mode === 'development' && Array.isArray(config.cors.allowOrigins) ? config.cors.allowOrigins : []);
 }

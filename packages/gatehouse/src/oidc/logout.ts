@@ -8,6 +8,24 @@ import type { OidcTokens } from './tokens.js';
 import { oidcData } from './tokens.js';
 
 /**
+ * {@link providerLogout} for whichever provider signed a session in, with its tokens read from
+ * the session; undefined without providers. A session of an unknown provider (or a local one)
+ * gets no provider step.
+ */
+export function sessionProviderLogout(
+  providers: ReadonlyMap<string, OidcProvider>,
+  tokensOf: (session: SessionRecord) => Promise<OidcTokens | null>,
+  log: (error: unknown) => void,
+): ((session: SessionRecord) => Promise<string | undefined>) | undefined {
+  if (providers.size === 0) return undefined;
+  return async (session) => {
+    const provider = providers.get(session.provider);
+    if (!provider) return undefined;
+    return providerLogout(provider, await tokensOf(session), log);
+  };
+}
+
+/**
  * RP-initiated logout (OIDC RP-Initiated Logout 1.0): revoke the refresh token where the provider
  * supports revocation (RFC 7009), and return the end-session URL with `id_token_hint`, the
  * registered `post_logout_redirect_uri` and a `state`. The local session is already gone when

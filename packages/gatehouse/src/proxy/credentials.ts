@@ -1,15 +1,40 @@
-import type { ApiConfig } from '../config/schema.js';
+import type { CustomFetch } from 'openid-client';
+import type { Clock } from '../clock.js';
+import type { ApiConfig, GatehouseConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenRefresher } from '../oidc/refresh.js';
 import type { SessionRecord } from '../stores/types.js';
-import type { ServiceTokens } from '../tokens/client-credentials.js';
-import type { InternalTokenIssuer } from '../tokens/internal.js';
+import { ServiceTokens } from '../tokens/client-credentials.js';
+import { InternalTokenIssuer } from '../tokens/internal.js';
+import { SigningKeyRing } from '../tokens/signing-keys.js';
 
 /** Where each kind of upstream credential comes from. */
 export interface CredentialSources {
   refresher: TokenRefresher;
   internal: InternalTokenIssuer;
   service?: ServiceTokens | undefined;
+}
+
+/**
+ * The sources the config asks for: internal tokens signed with `signingKeys` (an in-memory ring
+ * when no route sends them, so nothing is written to disk), and the service client when one is
+ * configured.
+ */
+export async function createCredentialSources(
+  config: GatehouseConfig,
+  parts: { refresher: TokenRefresher; signingKeys: SigningKeyRing | null; clock: Clock; fetch?: CustomFetch | undefined },
+): Promise<CredentialSources> {
+  const { clock, fetch } = parts;
+  return {
+    refresher: parts.refresher,
+    internal: new InternalTokenIssuer({
+      keys: parts.signingKeys ?? (await SigningKeyRing.inMemory()),
+      issuer: config.publicOrigin,
+      lifetimeMs: config.internalTokens.lifetime,
+      clock,
+    }),
+    service: config.serviceClient ? new ServiceTokens({ config: config.serviceClient, clock, ...(fetch ? { fetch } : {}) }) : undefined,
+  };
 }
 
 /** The session the credentials were made for (a refresh may have replaced it) and the header. */
