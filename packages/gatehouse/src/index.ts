@@ -9,6 +9,6 @@ export { ConfigError, type ConfigProblem, type ErrorCode, ERRORS, GatehouseError
 export type { SessionRecord, SessionStore, SessionUser } from './stores/types.js';
 export { createSessionStore } from './stores/index.js';
 export { SessionManager } from './session/manager.js';
-export { startGatehouse } from './cli/start.js';
+export { startGatehouse, waitForShutdown } from './start.js';
 export type { Clock } from './clock.js';
 export type { SigningKeyRing } from './tokens/signing-keys.js';

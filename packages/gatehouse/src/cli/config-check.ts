@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { configArg } from './main.js';
+import { configArg } from './args.js';
 
 /** `gatehouse config check --config FILE`: every problem at once, non-zero exit when there is any. */
 export async function runConfigCheck(args: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import { DEMO_API_AUDIENCE } from '../demo/api.js';
 import { startDemoProvider } from '../demo/provider.js';
 import type { Gatehouse } from '../server.js';
 import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
-import { startGatehouse, waitForShutdown } from './start.js';
+import { startGatehouse, waitForShutdown } from '../start.js';
 
 /** The demo's own files (SPA and protected files), shipped with the package. */
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));

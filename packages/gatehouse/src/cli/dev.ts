@@ -5,7 +5,7 @@ import type { GatehouseConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
 import { type DevFlags, DevUsageError, devConfig } from './dev-config.js';
-import { startGatehouse, waitForShutdown } from './start.js';
+import { startGatehouse, waitForShutdown } from '../start.js';
 
 export const DEV_USAGE =
   'gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--host 127.0.0.1] [--data .gatehouse-dev] [--config FILE]';

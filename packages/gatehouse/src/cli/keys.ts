@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { loadOrCreateKeyRing, readKeyFile, rotateKeyFile } from '../keys/keyring.js';
 import { RETIRED_KEY_GRACE_MS, rotateSigningKeyFile, SigningKeyRing } from '../tokens/signing-keys.js';
-import { configArg } from './main.js';
+import { configArg } from './args.js';
 
 /**
  * `gatehouse keys generate|rotate|list --config FILE`. The key file lives in the data folder;

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { runConfigCheck } from './config-check.js';
 import { runDev } from './dev.js';
 import { runKeysCommand } from './keys.js';
@@ -75,16 +74,4 @@ function usage(text: string): number {
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-/** `--config FILE` (also `-c`), required by the commands that read a config. */
-export function configArg(args: string[]): { file: string; positionals: string[] } {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' } },
-  });
-  const file = values.config ?? process.env.GATEHOUSE_CONFIG;
-  if (file === undefined) throw new Error('--config FILE is required (or set GATEHOUSE_CONFIG)');
-  return { file, positionals };
 }

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { isPostgresUrl, openPostgresDatabase } from '../postgres/pool.js';
-import { configArg } from './main.js';
+import { configArg } from './args.js';
 
 /**
  * `gatehouse migrate --config FILE`: creates or upgrades the PostgreSQL schema of every postgres

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { createAccountStore } from '../local/accounts.js';
 import { openSessionBackend } from '../stores/index.js';
@@ -36,14 +37,26 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
   }
 }
 
+/**
+ * `--config FILE` (or `-c`, `--config=FILE`) taken out of the arguments with `parseArgs`; the rest,
+ * in order, goes to the `users` subcommand, which parses its own flags.
+ */
 function takeConfigFlag(args: string[]): { file: string | undefined; rest: string[] } {
-  const rest: string[] = [];
+  const { tokens } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   let file = process.env.GATEHOUSE_CONFIG;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--config' || arg === '-c') file = args[++i];
-    else if (arg.startsWith('--config=')) file = arg.slice('--config='.length);
-    else rest.push(arg);
+  const taken = new Set<number>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name !== 'config') continue;
+    file = token.value;
+    taken.add(token.index);
+    // `--config FILE`: the value is the next argument; `--config=FILE` carries it inline.
+    if (!token.inlineValue && token.value !== undefined) taken.add(token.index + 1);
   }
-  return { file, rest };
+  return { file, rest: args.filter((_, index) => !taken.has(index)) };
 }

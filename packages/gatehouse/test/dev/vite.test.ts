@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startGatehouse } from '../../src/cli/start.js';
+import { startGatehouse } from '../../src/start.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Gatehouse } from '../../src/server.js';
 import { freePort, https } from '../helpers/process.js';

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGatehouse } from '../../src/cli/start.js';
+import { startGatehouse } from '../../src/start.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';
 import { auditMetrics } from '../../src/metrics/index.js';

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGatehouse } from '../../src/cli/start.js';
+import { startGatehouse } from '../../src/start.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Gatehouse } from '../../src/server.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';

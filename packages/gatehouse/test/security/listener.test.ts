@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouse } from '../../src/cli/start.js';
+import { startGatehouse } from '../../src/start.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';

@@ -6,7 +6,7 @@
 import { Agent, request } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGatehouse } from '../../src/cli/start.js';
+import { startGatehouse } from '../../src/start.js';
 import { resolveConfig } from '../../src/config/load.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';
