@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import * as vitest from 'vitest';
 import { createMemoryStore } from '../../src/stores/memory.js';
-import { makeRecord, runStoreConformance } from './conformance.js';
+import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
-runStoreConformance('memory', async (clock) => ({
+runStoreConformance(vitest, 'memory', async (clock) => ({
   store: createMemoryStore({ clock }),
   cleanup: async () => {},
 }));

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import * as vitest from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { migrate } from '../../src/postgres/migrations.js';
 import { openPostgresDatabase, type PostgresDatabase } from '../../src/postgres/pool.js';
@@ -7,13 +8,13 @@ import { openSessionBackend } from '../../src/stores/index.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import { dropSchema, freshSchema, outageRelay, postgresOptions, sql, UNREACHABLE_URL } from '../helpers/postgres.js';
 import { describeWithPostgres, POSTGRES_URL } from '../helpers/services.js';
-import { makeRecord, runStoreConformance } from './conformance.js';
+import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const HOUR = 3_600_000;
 
 describeWithPostgres('postgres session store', () => {
-  runStoreConformance('postgres', async (clock) => {
+  runStoreConformance(vitest, 'postgres', async (clock) => {
     const schema = freshSchema();
     const open = () => createPostgresStore({ db: openPostgresDatabase(POSTGRES_URL, postgresOptions(schema)), clock });
     return { store: open(), reopen: async () => open(), cleanup: () => dropSchema(schema) };

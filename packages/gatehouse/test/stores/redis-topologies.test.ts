@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as vitest from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { createRedisCoordination } from '../../src/coordination/redis.js';
@@ -18,7 +19,7 @@ import { parseRedisUrl } from '../../src/redis/url.js';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { runCoordinationConformance } from '../coordination/conformance.js';
 import { cli, makeTestTls, startRedisCluster, startRedisSentinel, startRedisServer, type TestTls } from '../helpers/redis-server.js';
-import { makeRecord, runStoreConformance } from './conformance.js';
+import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
 let n = 0;
 
@@ -33,7 +34,7 @@ async function connect(url: string, keyPrefix = `gh-topo:${++n}:`, ca?: string):
 
 /** Both conformance suites against one topology, whose URL (and CA) are known once `beforeAll` has run. */
 function runSuites(name: string, url: () => string, ca: () => string | undefined = () => undefined): void {
-  runStoreConformance(name, async (clock) => {
+  runStoreConformance(vitest, name, async (clock) => {
     const connection = await connect(url(), undefined, ca());
     const prefix = connection.keyPrefix;
     const opened = [connection];

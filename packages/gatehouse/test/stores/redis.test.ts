@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import * as vitest from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { openRedisConnection, type RedisCommand, type RedisConnection } from '../../src/redis/connection.js';
 import { parseRedisUrl, type RedisTarget } from '../../src/redis/url.js';
@@ -10,7 +11,7 @@ import { createRedisStore } from '../../src/stores/redis.js';
 import type { SessionRecord, SessionStore } from '../../src/stores/types.js';
 import { deleteKeys, freePort } from '../helpers/redis-server.js';
 import { describeWithRedis, REDIS_URL, runId } from '../helpers/services.js';
-import { makeRecord, runStoreConformance } from './conformance.js';
+import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
@@ -59,7 +60,7 @@ function counting(connection: RedisConnection): { connection: RedisConnection; m
 }
 
 describeWithRedis('redis store', () => {
-  runStoreConformance('redis', async (clock) => {
+  runStoreConformance(vitest, 'redis', async (clock) => {
     const prefix = nextPrefix();
     const opened: RedisConnection[] = [];
     const open = async () => {
@@ -79,7 +80,7 @@ describeWithRedis('redis store', () => {
   });
 
   // The same contract through the public entry point, config defaults and all.
-  runStoreConformance('redis via openSessionBackend', async (clock) => {
+  runStoreConformance(vitest, 'redis via openSessionBackend', async (clock) => {
     const prefix = nextPrefix();
     const redis = { keyPrefix: prefix, connectTimeout: 2_000, commandTimeout: 2_000 };
     const { store, coordination } = await openSessionBackend(REDIS_URL, { clock, redis });

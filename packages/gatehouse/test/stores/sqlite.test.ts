@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as vitest from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { createSessionStore } from '../../src/stores/index.js';
 import { createSqliteStore, type SqliteSessionStore } from '../../src/stores/sqlite.js';
-import { makeRecord, runStoreConformance } from './conformance.js';
+import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
-runStoreConformance('sqlite', async (clock) => {
+runStoreConformance(vitest, 'sqlite', async (clock) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
   // A nested, not-yet-existing directory proves the store creates it.
   const filename = join(dir, 'data', 'sessions.db');
@@ -19,7 +20,7 @@ runStoreConformance('sqlite', async (clock) => {
   };
 });
 
-runStoreConformance('sqlite::memory:', async (clock) => ({
+runStoreConformance(vitest, 'sqlite::memory:', async (clock) => ({
   store: createSessionStore('sqlite::memory:', { clock }),
   cleanup: async () => {},
 }));

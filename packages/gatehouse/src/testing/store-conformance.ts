@@ -1,12 +1,14 @@
 /**
- * The one conformance suite every session store runs (memory, sqlite, and later redis and
- * postgres). A backend's test file only supplies a factory; it never re-states the contract.
+ * The one conformance suite every session store runs (memory, sqlite, redis, postgres, and a
+ * third party's own). A backend's test file only supplies a factory; it never re-states the
+ * contract. Exported as `gatehouse/testing`, not from the main entry. It imports no test
+ * framework: the caller hands in `describe`, `it`, `expect`, `beforeEach` and `afterEach`
+ * (vitest's, or any framework with its Jest-style API and `ctx.skip()`), so gatehouse depends on none.
  *
  * Time is a fake clock the suite moves: no test sleeps.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
-import type { SessionRecord, SessionStore } from '../../src/stores/types.js';
+import type { Clock } from '../clock.js';
+import type { SessionRecord, SessionStore } from '../stores/types.js';
 
 /** What a backend hands the suite for one test. */
 export interface StoreUnderTest {
@@ -42,8 +44,33 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
   };
 }
 
-/** Run the session store contract against one backend. */
-export function runStoreConformance(name: string, factory: (clock: Clock) => Promise<StoreUnderTest>): void {
+/** The matchers the suite uses: a subset of vitest's (and Jest's) `expect`. */
+export interface ConformanceAssertion {
+  toBe(expected: unknown): void;
+  toBeNull(): void;
+  toStrictEqual(expected: unknown): void;
+  toHaveLength(length: number): void;
+  toBeInstanceOf(expected: unknown): void;
+  resolves: { toBeUndefined(): Promise<unknown> };
+  rejects: { toMatchObject(expected: object): Promise<unknown> };
+}
+
+/** The test framework the suite runs in: pass vitest's functions (`import * as vitest from 'vitest'`). */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): unknown;
+  /** A test; the suite skips the optional-method tests with `ctx.skip()`, as vitest provides it. */
+  it(name: string, body: (ctx: { skip(): void }) => Promise<void>): unknown;
+  beforeEach(hook: () => Promise<void>): unknown;
+  afterEach(hook: () => Promise<void>): unknown;
+  expect(actual: unknown, message?: string): ConformanceAssertion;
+}
+
+/**
+ * Run the session store contract against one backend: `factory` opens a fresh store (with the
+ * suite's fake clock) for each test.
+ */
+export function runStoreConformance(test: ConformanceTestApi, name: string, factory: (clock: Clock) => Promise<StoreUnderTest>): void {
+  const { afterEach, beforeEach, describe, expect, it } = test;
   describe(`session store conformance: ${name}`, () => {
     let now = T0;
     const clock: Clock = () => now;
