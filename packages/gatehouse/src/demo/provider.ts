@@ -41,6 +41,8 @@ export interface DemoProvider {
  * parameter (RFC 9207), revocation, RP-initiated and back-channel logout.
  */
 export async function startDemoProvider(options: DemoProviderOptions): Promise<DemoProvider> {
+  // Loaded before anything listens, so a missing package leaves nothing behind.
+  const OidcProvider = await quietly(loadOidcProvider);
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -120,10 +122,7 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
   options.configure?.(configuration);
   // oidc-provider warns (rightly) about its development-only keys, login page and memory adapter,
   // and about Node 20; for the demo and the tests those are the point, so they are not repeated.
-  const provider = await quietly(async () => {
-    const { default: OidcProvider } = await import('oidc-provider');
-    return new OidcProvider(issuer, configuration);
-  });
+  const provider = await quietly(async () => new OidcProvider(issuer, configuration));
   // Plain HTTP on loopback: the gateway allows it for this issuer only (allowHttpIssuer).
   provider.proxy = false;
   server.on('request', provider.callback());
@@ -136,6 +135,19 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * oidc-provider is an optional dependency of gatehouse: only the demo and the tests run a
+ * provider, so a production install (`--omit=optional`) does without it. Loaded on demand.
+ */
+async function loadOidcProvider(): Promise<typeof Provider> {
+  try {
+    return (await import('oidc-provider')).default;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((error as Error).message).includes("'oidc-provider'")) throw error;
+    throw new Error('the demo OpenID provider needs the optional package oidc-provider, which is not installed: run `npm install oidc-provider`', { cause: error });
+  }
 }
 
 /** Runs `create` with oidc-provider's start-up warnings filtered out of console.warn. */
