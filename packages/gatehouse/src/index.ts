@@ -5,7 +5,17 @@
 export { createGatehouse, type Gatehouse, type GatehouseContext, type GatehouseDeps } from './server.js';
 export { loadConfig, resolveConfig } from './config/load.js';
 export type { GatehouseConfig, GatehouseConfigInput } from './config/schema.js';
-export { ConfigError, type ConfigProblem, type ErrorCode, ERRORS, GatehouseError, StoreUnavailableError } from './errors.js';
+export {
+  BOOT_ERRORS,
+  BootError,
+  type BootErrorCode,
+  ConfigError,
+  type ConfigProblem,
+  type ErrorCode,
+  ERRORS,
+  GatehouseError,
+  StoreUnavailableError,
+} from './errors.js';
 export type { SessionRecord, SessionStore, SessionUser } from './stores/types.js';
 export { createSessionStore } from './stores/index.js';
 export { SessionManager } from './session/manager.js';
