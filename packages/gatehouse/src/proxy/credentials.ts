@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { CustomFetch } from 'openid-client';
 import type { Clock } from '../clock.js';
 import type { ApiConfig, GatehouseConfig } from '../config/schema.js';
@@ -13,6 +14,15 @@ export interface CredentialSources {
   refresher: TokenRefresher;
   internal: InternalTokenIssuer;
   service?: ServiceTokens | undefined;
+}
+
+/**
+ * The signing keys of internal tokens (issue 4), from `dataDir/signing-keys.json`: only when some
+ * route sends them (`token: "internal"`), null otherwise.
+ */
+export async function openInternalSigningKeys(config: GatehouseConfig): Promise<SigningKeyRing | null> {
+  if (!config.apis.some((api) => api.token === 'internal')) return null;
+  return SigningKeyRing.open(join(config.dataDir, 'signing-keys.json'), config.internalTokens.algorithm);
 }
 
 /**
