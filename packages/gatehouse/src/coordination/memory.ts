@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
-import { createMemoryThrottleBackend } from '../local/throttle-memory.js';
+import { createMemoryThrottleBackend } from './throttle-memory.js';
 import type { Coordination, Lock } from './types.js';
 
 export interface MemoryCoordinationOptions {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { ThrottleBackend, ThrottleEntry } from '../local/throttle.js';
+import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 import type { PostgresDatabase } from '../postgres/pool.js';
 import { purgeTable, schedulePurge } from '../postgres/purge.js';
 import type { Coordination, Lock } from './types.js';

@@ -1,4 +1,4 @@
-import type { ThrottleBackend } from '../local/throttle.js';
+import type { ThrottleBackend } from './throttle-types.js';
 
 /**
  * State that several gateway instances must agree on, beyond the sessions themselves: login

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { LockedKey } from '../local/throttle.js';
+
+/** What a lockout locked: the username, the client address, or one browser's device cookie. */
+export type LockedKey = 'account' | 'address' | 'device';
 
 /**
  * The fields of each security event, besides the ones every event gets (`event`, `ip`, `reqId`).

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AccountError, normalizeUsername, requireName, requireRoles, requireUsername, usernameProblem } from './account-fields.js';
-import type { Account, AccountStore, AccountWithHash, NewAccount } from './accounts.js';
+import type { Account, AccountStore, AccountWithHash, NewAccount } from './account-types.js';
 import { hashPassword, newPasswordProblem } from './passwords.js';
 
 /**

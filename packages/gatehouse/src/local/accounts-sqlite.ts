@@ -5,7 +5,7 @@ import { GatehouseError, StoreUnavailableError } from '../errors.js';
 import { preparePrivateFile } from '../stores/private-file.js';
 import { AccountError } from './account-fields.js';
 import { type AccountRow, type AccountTable, accountExists, accountStoreOver } from './account-rules.js';
-import type { AccountStore } from './accounts.js';
+import type { AccountStore } from './account-types.js';
 
 export interface SqliteAccountStoreOptions {
   /** A file path (its directory is created) or `:memory:`. May be the file the session store uses. */

@@ -3,7 +3,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { normalizeUsername } from './account-fields.js';
 import { clientAddressKey, DEFAULT_IPV6_PREFIX, IPV6_PREFIX_RANGE } from './client-address.js';
-import { createMemoryThrottleBackend } from './throttle-memory.js';
+import type { ThrottleBackend, ThrottleEntry } from '../coordination/throttle-types.js';
+import { createMemoryThrottleBackend } from '../coordination/throttle-memory.js';
 
 /**
  * Login throttling: slows online password guessing against one account, and password spraying
@@ -26,27 +27,7 @@ import { createMemoryThrottleBackend } from './throttle-memory.js';
  *   about which usernames are real (OWASP Authentication CS, "Authentication Responses").
  */
 
-/** The state kept per key. Plain data, so a shared backend (Redis) can store it as is. */
-export interface ThrottleEntry {
-  /** Failures counted in the current window. */
-  failures: number;
-  /** When the current window began (the first failure in it), epoch ms. */
-  windowStart: number;
-  /** Locks so far in this episode; the next lock lasts `lockout * 2^lockouts`. */
-  lockouts: number;
-  /** Epoch ms; locked while the clock is before it. 0 when never locked. */
-  lockedUntil: number;
-}
-
-/**
- * Where throttle state lives. The in-memory one is per process; a shared one lets several
- * instances agree. Keys are opaque (hashed) and `expiresAt` says when an entry may be dropped.
- */
-export interface ThrottleBackend {
-  get(key: string): Promise<ThrottleEntry | undefined>;
-  set(key: string, entry: ThrottleEntry, expiresAt: number): Promise<void>;
-  delete(key: string): Promise<void>;
-}
+export type { ThrottleBackend, ThrottleEntry } from '../coordination/throttle-types.js';
 
 export interface LoginThrottleOptions {
   clock?: Clock;
@@ -77,7 +58,8 @@ export interface LoginThrottleOptions {
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /** A key a failure has just locked: the username's, the client address's, or a trusted device's. */
-export type LockedKey = 'account' | 'address' | 'device';
+export type { LockedKey } from '../http/audit.js';
+import type { LockedKey } from '../http/audit.js';
 
 export interface LoginThrottle {
   /** Whether an attempt for this username from this address may proceed now. */

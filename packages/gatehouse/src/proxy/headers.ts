@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookie } from 'cookie';
-import { requestHeaderFamily } from './header-families.js';
+import { requestHeaderFamily } from '../util/header-families.js';
 
 /**
  * Header policy between the browser and an upstream. Plain functions over header objects; the

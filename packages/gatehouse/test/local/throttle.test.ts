@@ -4,7 +4,7 @@ import { clientAddressKey } from '../../src/local/client-address.js';
 import { exclusive } from '../../src/coordination/exclusive.js';
 import { createMemoryCoordination } from '../../src/coordination/memory.js';
 import { addressKey, createLoginThrottle, type LoginThrottleOptions, usernameKey } from '../../src/local/throttle.js';
-import { createMemoryThrottleBackend } from '../../src/local/throttle-memory.js';
+import { createMemoryThrottleBackend } from '../../src/coordination/throttle-memory.js';
 import { fakeClock } from './fake-clock.js';
 
 const SECOND = 1000;

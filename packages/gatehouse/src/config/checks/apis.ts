@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../../errors.js';
-import { forwardHeaderProblem } from '../../proxy/header-families.js';
+import { forwardHeaderProblem } from '../../util/header-families.js';
 import type { PartialConfig } from './types.js';
 
 /** Paths Gatehouse answers itself: an API route must not take them over. */

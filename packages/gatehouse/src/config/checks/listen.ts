@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../../errors.js';
-import { trustsAProxy } from '../../http/trust-proxy.js';
+import { trustsAProxy } from '../trust-proxy-forms.js';
 import { isLoopbackHost } from '../origin.js';
 import { formatDuration } from './format.js';
 import type { PartialConfig } from './types.js';

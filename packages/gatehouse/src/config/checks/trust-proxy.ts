@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../../errors.js';
-import { trustProxyProblems } from '../../http/trust-proxy.js';
+import { trustProxyProblems } from '../trust-proxy-forms.js';
 import type { PartialConfig } from './types.js';
 
 /** `trustProxy`: forms proxy-addr reads as meant, and never "trust every hop" in production. */

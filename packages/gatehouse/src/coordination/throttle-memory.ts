@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
-import type { ThrottleBackend, ThrottleEntry } from './throttle.js';
+import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 
 export interface MemoryThrottleBackendOptions {
   clock?: Clock;
