@@ -16,8 +16,8 @@ export {
   GatehouseError,
   StoreUnavailableError,
 } from './errors.js';
-export type { SessionRecord, SessionStore, SessionUser } from './stores/types.js';
-export { createSessionStore } from './stores/index.js';
+export type { SessionRecord, SessionStore, SessionUser } from './session/model.js';
+export { createSessionStore } from './backends/stores/index.js';
 export { SessionManager } from './session/manager.js';
 export { startGatehouse, waitForShutdown } from './start.js';
 export type { Clock } from './clock.js';

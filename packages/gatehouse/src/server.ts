@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
-import { registerAuthScope } from './auth/scope.js';
+import { registerAuthScope } from './compose/auth-scope.js';
 import { systemClock } from './clock.js';
 import type { GatehouseConfig } from './config/schema.js';
 import { SessionCookie } from './cookies/session-cookie.js';
@@ -17,8 +17,8 @@ import { SessionManager } from './session/manager.js';
 import { createSessionGuard } from './session/guard.js';
 import { sessionPlugin } from './session/plugin.js';
 import { registerStaticContent, spaReservedPrefixes } from './static/mount.js';
-import { createMemoryCoordination } from './coordination/memory.js';
-import { openSessionBackend } from './stores/index.js';
+import { createMemoryCoordination } from './backends/coordination/memory.js';
+import { openSessionBackend } from './backends/stores/index.js';
 import { createLocalAccounts } from './local/service.js';
 import { createProviders } from './oidc/providers.js';
 import { TokenRefresher } from './oidc/refresh.js';

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { CustomFetch } from 'openid-client';
 import type { Clock } from './clock.js';
 import type { GatehouseConfig } from './config/schema.js';
-import type { Coordination } from './coordination/types.js';
+import type { Coordination } from './backends/coordination/types.js';
 import type { Audit } from './http/audit.js';
 import type { KeyRing } from './keys/keyring.js';
 import type { LocalAccounts } from './local/service.js';
 import type { OidcProvider } from './oidc/providers.js';
 import type { SessionGuard } from './session/guard.js';
 import type { SessionManager } from './session/manager.js';
-import type { SessionStore } from './stores/types.js';
+import type { SessionStore } from './session/model.js';
 import type { SigningKeyRing } from './tokens/signing-keys.js';
 
 // The library's contract: what `createGatehouse` (server.ts) takes and gives back.

@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { type BootErrorCode, ConfigError } from '../src/errors.js';
 import { readKeyFile } from '../src/keys/keyring.js';
-import { openPostgresBackend } from '../src/postgres/backend.js';
-import { openPostgresDatabase } from '../src/postgres/pool.js';
-import { DEFAULT_REDIS_OPTIONS, openRedisBackend } from '../src/redis/backend.js';
-import { createSessionStore, openSessionBackend } from '../src/stores/index.js';
-import { createSqliteStore } from '../src/stores/sqlite.js';
+import { openPostgresBackend } from '../src/backends/postgres/backend.js';
+import { openPostgresDatabase } from '../src/backends/postgres/pool.js';
+import { DEFAULT_REDIS_OPTIONS, openRedisBackend } from '../src/backends/redis/backend.js';
+import { createSessionStore, openSessionBackend } from '../src/backends/stores/index.js';
+import { createSqliteStore } from '../src/backends/stores/sqlite.js';
 import { SigningKeyRing } from '../src/tokens/signing-keys.js';
 
 /** Each start-up failure carries its stable code (docs/errors.md, "Start-up errors"). */

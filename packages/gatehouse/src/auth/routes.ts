@@ -9,7 +9,7 @@ import { createDeviceCookies } from '../local/device-cookie.js';
 import { InvalidCredentialsError } from '../local/login.js';
 import type { SessionManager } from '../session/manager.js';
 import { requireSession } from '../session/plugin.js';
-import type { SessionRecord, SessionUser } from '../stores/types.js';
+import type { SessionRecord, SessionUser } from '../session/model.js';
 import { deviceView, sessionView } from './view.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 
 /** What the browser learns about its session: never the token, never server-side data. */
 export function sessionView(record: SessionRecord, csrfToken: string) {

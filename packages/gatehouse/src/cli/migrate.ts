@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { isPostgresUrl, openPostgresDatabase } from '../postgres/pool.js';
+import { isPostgresUrl, openPostgresDatabase } from '../backends/postgres/pool.js';
 import { configArg } from './args.js';
 
 /**

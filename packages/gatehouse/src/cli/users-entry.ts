@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { createAccountStore } from '../local/accounts.js';
-import { openSessionBackend } from '../stores/index.js';
+import { openSessionBackend } from '../backends/stores/index.js';
 import { runUsersCommand } from './users.js';
 
 /** `gatehouse users … --config FILE`: the config says where accounts and sessions live. */

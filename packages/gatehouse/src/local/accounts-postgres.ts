@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { PostgresDatabase } from '../postgres/pool.js';
+import type { PostgresDatabase } from '../backends/postgres/pool.js';
 import { type AccountRow, type AccountTable, accountExists, accountStoreOver } from './account-rules.js';
 import type { AccountStore } from './account-types.js';
 

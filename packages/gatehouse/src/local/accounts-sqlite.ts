@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../clock.js';
 import { GatehouseError, StoreUnavailableError } from '../errors.js';
-import { preparePrivateFile } from '../stores/private-file.js';
+import { preparePrivateFile } from '../backends/stores/private-file.js';
 import { AccountError } from './account-fields.js';
 import { type AccountRow, type AccountTable, accountExists, accountStoreOver } from './account-rules.js';
 import type { AccountStore } from './account-types.js';

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
-import { isPostgresUrl, openPostgresDatabase, type PostgresOptions } from '../postgres/pool.js';
+import { isPostgresUrl, openPostgresDatabase, type PostgresOptions } from '../backends/postgres/pool.js';
 import { createPostgresAccountStore } from './accounts-postgres.js';
 import { createSqliteAccountStore } from './accounts-sqlite.js';
 

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
-import type { SessionUser } from '../stores/types.js';
+import type { SessionUser } from '../session/model.js';
 import { MAX_USERNAME_BYTES, normalizeUsername } from './account-fields.js';
 import { clientAddressKey, DEFAULT_IPV6_PREFIX } from './client-address.js';
 import { createFairQueue, FairQueueRefusedError } from './fair-queue.js';
 import type { Account, AccountStore, AccountWithHash } from './accounts.js';
 import { assertPasswordSize, hashPassword, verifyPassword } from './passwords.js';
-import { exclusive } from '../coordination/exclusive.js';
-import type { Coordination } from '../coordination/types.js';
+import { exclusive } from '../backends/coordination/exclusive.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import { deviceKey, type LockedKey, type LoginThrottle, usernameKey } from './throttle.js';
 
 export interface LocalLoginOptions {

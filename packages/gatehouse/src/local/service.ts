@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import type { SessionUser } from '../stores/types.js';
+import type { SessionUser } from '../session/model.js';
 import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, type LoginLoad, toSessionUser } from './login.js';
 import { createLoginThrottle } from './throttle.js';
-import { exclusive } from '../coordination/exclusive.js';
-import type { Coordination } from '../coordination/types.js';
+import { exclusive } from '../backends/coordination/exclusive.js';
+import type { Coordination } from '../backends/coordination/types.js';
 
 /** Local accounts as the gateway uses them: the account store and sign-in with throttling. */
 export interface LocalAccounts {

@@ -3,8 +3,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { normalizeUsername } from './account-fields.js';
 import { clientAddressKey, DEFAULT_IPV6_PREFIX, IPV6_PREFIX_RANGE } from './client-address.js';
-import type { ThrottleBackend, ThrottleEntry } from '../coordination/throttle-types.js';
-import { createMemoryThrottleBackend } from '../coordination/throttle-memory.js';
+import type { ThrottleBackend, ThrottleEntry } from '../backends/coordination/throttle-types.js';
+import { createMemoryThrottleBackend } from '../backends/coordination/throttle-memory.js';
 
 /**
  * Login throttling: slows online password guessing against one account, and password spraying
@@ -27,7 +27,7 @@ import { createMemoryThrottleBackend } from '../coordination/throttle-memory.js'
  *   about which usernames are real (OWASP Authentication CS, "Authentication Responses").
  */
 
-export type { ThrottleBackend, ThrottleEntry } from '../coordination/throttle-types.js';
+export type { ThrottleBackend, ThrottleEntry } from '../backends/coordination/throttle-types.js';
 
 export interface LoginThrottleOptions {
   clock?: Clock;

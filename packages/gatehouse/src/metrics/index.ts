@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatehouseConfig } from '../config/schema.js';
-import type { SessionStore } from '../stores/types.js';
+import type { SessionStore } from '../session/model.js';
 import { createMetricsListener, observeRequests, registerMetricsRoute } from './http.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import { createPrometheusMetrics } from './prometheus.js';

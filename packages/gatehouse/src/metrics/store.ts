@@ -1,4 +1,4 @@
-import type { SessionStore } from '../stores/types.js';
+import type { SessionStore } from '../session/model.js';
 import type { Metrics, StoreOperation } from './metrics.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema.js';
-import type { SessionUser } from '../stores/types.js';
+import type { SessionUser } from '../session/model.js';
 
 type Claims = Record<string, unknown>;
 

@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
-import type { SessionUser } from '../stores/types.js';
+import type { SessionUser } from '../session/model.js';
 import { sessionSizeProblem, userFromClaims, verifiedEmail } from './claims.js';
 import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';

@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import type { Coordination } from '../coordination/types.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import { GatehouseError } from '../errors.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import type { OidcProvider } from './providers.js';
 import type { OidcTokens } from './tokens.js';
 import { oidcData } from './tokens.js';

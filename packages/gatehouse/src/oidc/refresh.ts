@@ -1,11 +1,11 @@
 import * as client from 'openid-client';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
-import type { Coordination } from '../coordination/types.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import { GatehouseError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { SessionManager } from '../session/manager.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import { sessionSizeProblem } from './claims.js';
 import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';

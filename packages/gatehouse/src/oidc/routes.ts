@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
-import type { Coordination } from '../coordination/types.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import { requestCookies } from '../cookies/request-cookies.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { GatehouseError, StoreUnavailableError } from '../errors.js';
@@ -9,7 +9,7 @@ import { isNavigation } from '../http/request.js';
 import { safeReturnTo } from '../http/return-to.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { SessionManager } from '../session/manager.js';
-import type { SessionUser } from '../stores/types.js';
+import type { SessionUser } from '../session/model.js';
 import { authorizationRequest, classify, completeLogin, LoginError } from './login.js';
 import { LogoutTokenVerifier, matchesLogout } from './logout.js';
 import type { OidcProvider } from './providers.js';

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { TRANSACTION_COOKIE_MAX_AGE_SECONDS, transactionCookie, transactionCookiePrefix } from '../cookies/definitions.js';
 import type { RequestCookies } from '../cookies/request-cookies.js';
 import { expireCookie, serializeCookie } from '../cookies/set-cookie.js';
-import type { Coordination } from '../coordination/types.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { seal, unseal } from '../keys/seal.js';
 

@@ -3,15 +3,26 @@ import type { CustomFetch } from 'openid-client';
 import type { Clock } from '../clock.js';
 import type { ApiConfig, GatehouseConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
-import type { TokenRefresher } from '../oidc/refresh.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import { ServiceTokens } from '../tokens/client-credentials.js';
 import { InternalTokenIssuer } from '../tokens/internal.js';
 import { SigningKeyRing } from '../tokens/signing-keys.js';
 
+/**
+ * The user's provider tokens, fresh: what a route with `token: "user"` forwards. The OIDC refresher
+ * (oidc/refresh.ts) is the one implementation; the proxy names only what it calls, so it does not
+ * depend on the OIDC feature.
+ */
+export interface UserTokenSource {
+  /** The session with its tokens refreshed when near expiry; null when the provider ended it. */
+  ensureFresh(session: SessionRecord): Promise<SessionRecord | null>;
+  /** The session's provider tokens; null for a session that has none (a local sign-in). */
+  tokens(session: SessionRecord): Promise<{ accessToken: string } | null>;
+}
+
 /** Where each kind of upstream credential comes from. */
 export interface CredentialSources {
-  refresher: TokenRefresher;
+  refresher: UserTokenSource;
   internal: InternalTokenIssuer;
   service?: ServiceTokens | undefined;
 }
@@ -32,7 +43,7 @@ export async function openInternalSigningKeys(config: GatehouseConfig): Promise<
  */
 export async function createCredentialSources(
   config: GatehouseConfig,
-  parts: { refresher: TokenRefresher; signingKeys: SigningKeyRing | null; clock: Clock; fetch?: CustomFetch | undefined },
+  parts: { refresher: UserTokenSource; signingKeys: SigningKeyRing | null; clock: Clock; fetch?: CustomFetch | undefined },
 ): Promise<CredentialSources> {
   const { clock, fetch } = parts;
   return {

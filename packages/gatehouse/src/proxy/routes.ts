@@ -7,7 +7,7 @@ import { GatehouseError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import { type Metrics, noopMetrics } from '../metrics/metrics.js';
 import type { SessionGuard } from '../session/guard.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { applyRequestPolicy, downstreamResponseHeaders, forwardHeaderSet, type RequestHeaderPolicy, type ResponseHeaderPolicy } from './headers.js';
 import { checkProxyPath, upstreamPath } from './path.js';

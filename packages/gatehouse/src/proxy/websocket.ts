@@ -7,7 +7,7 @@ import { type CsrfFailure, checkRequestOrigin } from '../csrf/check.js';
 import { type ErrorCode, GatehouseError } from '../errors.js';
 import { refuseRaw } from '../http/raw-refusal.js';
 import { hasRole, type SessionGuard } from '../session/guard.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
 import { hasRepeatedHost } from '../http/request.js';

@@ -5,7 +5,7 @@ import { isCrossSiteSubresource } from '../csrf/check.js';
 import { GatehouseError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
 import { headerValue, isNavigation, loginRedirect } from '../http/request.js';
-import type { SessionRecord, SessionUser } from '../stores/types.js';
+import type { SessionRecord, SessionUser } from './model.js';
 import type { SessionManager } from './manager.js';
 import { requireSession } from './plugin.js';
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { isLive, type SessionRecord, type SessionStore, type SessionUser } from '../stores/types.js';
+import { isLive, type SessionRecord, type SessionStore, type SessionUser } from './model.js';
 import { generateSessionToken, isWellFormedToken, sessionIdFromToken } from './token.js';
 
 export interface SessionManagerOptions {

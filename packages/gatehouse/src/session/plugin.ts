@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { requestCookies } from '../cookies/request-cookies.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import { GatehouseError } from '../errors.js';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from './model.js';
 import type { SessionManager } from './manager.js';
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SessionRecord } from '../stores/types.js';
+import type { SessionRecord } from '../session/model.js';
 import { PROTECTED_CACHE_CONTROL, PROTECTED_CSP, spaCacheControl } from './cache.js';
 import { confine, type SymlinkPolicy } from './confine.js';
 

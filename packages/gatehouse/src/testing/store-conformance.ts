@@ -8,7 +8,7 @@
  * Time is a fake clock the suite moves: no test sleeps.
  */
 import type { Clock } from '../clock.js';
-import type { SessionRecord, SessionStore } from '../stores/types.js';
+import type { SessionRecord, SessionStore } from '../session/model.js';
 
 /** What a backend hands the suite for one test. */
 export interface StoreUnderTest {

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import type { Coordination } from '../../src/coordination/types.js';
+import type { Coordination } from '../../src/backends/coordination/types.js';
 import { createLoginThrottle, type ThrottleEntry } from '../../src/local/throttle.js';
 
 /** What a backend hands the suite for one test. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryCoordination } from '../../src/coordination/memory.js';
+import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 import { fakeClock } from '../local/fake-clock.js';
 import { runCoordinationConformance } from './conformance.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createPostgresCoordination, type PostgresCoordination } from '../../src/coordination/postgres.js';
+import { createPostgresCoordination, type PostgresCoordination } from '../../src/backends/coordination/postgres.js';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { openPostgresDatabase } from '../../src/postgres/pool.js';
+import { openPostgresDatabase } from '../../src/backends/postgres/pool.js';
 import { fakeClock } from '../local/fake-clock.js';
 import { dropSchema, freshSchema, postgresOptions, sql } from '../helpers/postgres.js';
 import { describeWithPostgres, POSTGRES_URL } from '../helpers/services.js';

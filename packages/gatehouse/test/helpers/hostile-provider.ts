@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
-import type { SessionRecord } from '../../src/stores/types.js';
+import type { SessionRecord } from '../../src/session/model.js';
 import { ORIGIN, testGateway, type TestGateway } from './gateway.js';
 import { NAVIGATE } from './oidc.js';
 

@@ -4,7 +4,7 @@
  */
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
-import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions } from '../../src/postgres/pool.js';
+import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions } from '../../src/backends/postgres/pool.js';
 import { POSTGRES_URL, runId } from './services.js';
 
 let seq = 0;

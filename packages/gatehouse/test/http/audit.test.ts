@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/http/audit.js';
-import { createMemoryCoordination } from '../../src/coordination/memory.js';
+import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 import { TokenRefresher } from '../../src/oidc/refresh.js';
 import { requestForLog } from '../../src/http/request-log.js';
 import { sessionIdFromToken } from '../../src/session/token.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionStore } from '../../src/stores/index.js';
+import { createSessionStore } from '../../src/backends/stores/index.js';
 import { StoreUnavailableError } from '../../src/errors.js';
-import type { SessionStore } from '../../src/stores/types.js';
+import type { SessionStore } from '../../src/session/model.js';
 import { login, SAME_ORIGIN, testClock, testGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

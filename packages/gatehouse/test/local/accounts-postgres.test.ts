@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { createAccountStore, createPostgresAccountStore } from '../../src/local/accounts.js';
-import { openPostgresDatabase } from '../../src/postgres/pool.js';
+import { openPostgresDatabase } from '../../src/backends/postgres/pool.js';
 import { dropSchema, freshSchema, postgresOptions, sql, UNREACHABLE_URL } from '../helpers/postgres.js';
 import { describeWithPostgres, POSTGRES_URL } from '../helpers/services.js';
 import { PASSWORD, runAccountStoreConformance } from './account-conformance.js';

@@ -6,14 +6,14 @@
  */
 import * as argon2 from '@node-rs/argon2';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exclusive } from '../../src/coordination/exclusive.js';
-import { createMemoryCoordination } from '../../src/coordination/memory.js';
-import type { Coordination } from '../../src/coordination/types.js';
+import { exclusive } from '../../src/backends/coordination/exclusive.js';
+import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
+import type { Coordination } from '../../src/backends/coordination/types.js';
 import type { GatehouseError } from '../../src/errors.js';
 import { type AccountStore, createAccountStore } from '../../src/local/accounts.js';
 import { createLocalLogin, type LocalLogin } from '../../src/local/login.js';
 import { createLoginThrottle } from '../../src/local/throttle.js';
-import { openSessionBackend, type SessionStore } from '../../src/stores/index.js';
+import { openSessionBackend, type SessionStore } from '../../src/backends/stores/index.js';
 import { deleteKeys } from '../helpers/redis-server.js';
 import { describeWithRedis, REDIS_URL, runId } from '../helpers/services.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { clientAddressKey } from '../../src/local/client-address.js';
-import { exclusive } from '../../src/coordination/exclusive.js';
-import { createMemoryCoordination } from '../../src/coordination/memory.js';
+import { exclusive } from '../../src/backends/coordination/exclusive.js';
+import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 import { addressKey, createLoginThrottle, type LoginThrottleOptions, usernameKey } from '../../src/local/throttle.js';
-import { createMemoryThrottleBackend } from '../../src/coordination/throttle-memory.js';
+import { createMemoryThrottleBackend } from '../../src/backends/coordination/throttle-memory.js';
 import { fakeClock } from './fake-clock.js';
 
 const SECOND = 1000;

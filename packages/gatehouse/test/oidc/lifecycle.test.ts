@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { oidcData } from '../../src/oidc/tokens.js';
 import { ORIGIN, SAME_ORIGIN } from '../helpers/gateway.js';
 import { federatedLogin, Jar, oidcHarness, type OidcHarness, submitProviderForm } from '../helpers/oidc.js';
-import { createMemoryCoordination } from '../../src/coordination/memory.js';
+import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 
 let h: OidcHarness;
 afterEach(async () => h?.close());

@@ -15,8 +15,8 @@ import { parse } from 'cookie';
 import { SessionCookie } from '../../src/cookies/session-cookie.js';
 import { SessionManager } from '../../src/session/manager.js';
 import { isWellFormedToken, sessionIdFromToken } from '../../src/session/token.js';
-import { createMemoryStore } from '../../src/stores/memory.js';
-import type { SessionStore } from '../../src/stores/types.js';
+import { createMemoryStore } from '../../src/backends/stores/memory.js';
+import type { SessionStore } from '../../src/session/model.js';
 import { listen, rawRequest } from '../proxy/setup.js';
 import { login, testClock, testGateway, type TestGateway } from '../helpers/gateway.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRedisUrl, parseRedisUrl } from '../../src/redis/url.js';
+import { isRedisUrl, parseRedisUrl } from '../../src/config/redis-url.js';
 
 const target = (url: string) => {
   const parsed = parseRedisUrl(url);

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { SessionManager } from '../../src/session/manager.js';
-import { createMemoryStore, type MemorySessionStore } from '../../src/stores/memory.js';
+import { createMemoryStore, type MemorySessionStore } from '../../src/backends/stores/memory.js';
 import { testClock, type TestClock } from '../helpers/gateway.js';
 import { BASE_DIR, MINIMUM, problemsOf, withPatch } from '../config/helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as vitest from 'vitest';
-import { createMemoryStore } from '../../src/stores/memory.js';
+import { createMemoryStore } from '../../src/backends/stores/memory.js';
 import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
 runStoreConformance(vitest, 'memory', async (clock) => ({

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import * as vitest from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { migrate } from '../../src/postgres/migrations.js';
-import { openPostgresDatabase, type PostgresDatabase } from '../../src/postgres/pool.js';
-import { PURGE_BATCH } from '../../src/postgres/purge.js';
-import { openSessionBackend } from '../../src/stores/index.js';
-import { createPostgresStore } from '../../src/stores/postgres.js';
+import { migrate } from '../../src/backends/postgres/migrations.js';
+import { openPostgresDatabase, type PostgresDatabase } from '../../src/backends/postgres/pool.js';
+import { PURGE_BATCH } from '../../src/backends/postgres/purge.js';
+import { openSessionBackend } from '../../src/backends/stores/index.js';
+import { createPostgresStore } from '../../src/backends/stores/postgres.js';
 import { dropSchema, freshSchema, outageRelay, postgresOptions, sql, UNREACHABLE_URL } from '../helpers/postgres.js';
 import { describeWithPostgres, POSTGRES_URL } from '../helpers/services.js';
 import { makeRecord, runStoreConformance } from '../../src/testing/index.js';

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as vitest from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { createSessionStore } from '../../src/stores/index.js';
-import { createSqliteStore, type SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { createSessionStore } from '../../src/backends/stores/index.js';
+import { createSqliteStore, type SqliteSessionStore } from '../../src/backends/stores/sqlite.js';
 import { makeRecord, runStoreConformance } from '../../src/testing/index.js';
 
 runStoreConformance(vitest, 'sqlite', async (clock) => {

@@ -7,7 +7,7 @@ import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InternalTokenIssuer } from '../../src/tokens/internal.js';
 import { RETIRED_KEY_GRACE_MS, rotateSigningKeyFile, SigningKeyRing } from '../../src/tokens/signing-keys.js';
-import type { SessionRecord } from '../../src/stores/types.js';
+import type { SessionRecord } from '../../src/session/model.js';
 import { login, START, testClock } from '../helpers/gateway.js';
 import { listen, type ProxyFixture, proxyFixture } from '../proxy/setup.js';
 

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../../errors.js';
-import { isRedisUrl, parseRedisUrl } from '../../redis/url.js';
+import { isRedisUrl, parseRedisUrl } from '../redis-url.js';
 import { formatDuration } from './format.js';
 import type { PartialConfig } from './types.js';
 

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../../clock.js';
 import { createMemoryThrottleBackend } from './throttle-memory.js';
 import type { Coordination, Lock } from './types.js';
 

@@ -1,9 +1,9 @@
-import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { StoreUnavailableError } from '../../errors.js';
 import { evalCommand, isWrongTypeError, luaScript, type RedisConnection } from '../redis/connection.js';
-import { deepFreeze } from '../util/deep-freeze.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
-import { isLive, type SessionRecord, type SessionStore, type SessionUser } from './types.js';
+import { isLive, type SessionRecord, type SessionStore, type SessionUser } from '../../session/model.js';
 
 /** Options for {@link createRedisStore}. */
 export interface RedisStoreOptions {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import type { Coordination } from '../coordination/types.js';
+import type { Coordination } from '../backends/coordination/types.js';
 import type { SessionCookie } from '../cookies/session-cookie.js';
 import type { GatehouseError } from '../errors.js';
 import type { Audit } from '../http/audit.js';
@@ -13,7 +13,7 @@ import type { TokenRefresher } from '../oidc/refresh.js';
 import { oidcRoutes } from '../oidc/routes.js';
 import { TransactionCookie } from '../oidc/transaction.js';
 import type { SessionManager } from '../session/manager.js';
-import { authRoutes, type LocalAuthenticator } from './routes.js';
+import { authRoutes, type LocalAuthenticator } from '../auth/routes.js';
 
 export interface AuthScopeOptions {
   config: GatehouseConfig;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { StoreUnavailableError } from '../../errors.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 import type { PostgresDatabase } from '../postgres/pool.js';
 import { purgeTable, schedulePurge } from '../postgres/purge.js';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ErrorReply } from 'redis';
-import { StoreUnavailableError } from '../errors.js';
-import { createDriver, type Driver } from './driver.js';
-import type { RedisTarget } from './url.js';
-import { sharedClose } from '../util/shares.js';
+import { StoreUnavailableError } from '../../errors.js';
+import { createDriver, type Driver, type RedisCommand } from './driver.js';
+import type { RedisTarget } from '../../config/redis-url.js';
+import { sharedClose } from '../../util/shares.js';
 
 /** What a connection needs besides its target: the config's `redis` block (durations in ms). */
 export interface RedisConnectionOptions {
@@ -26,7 +26,7 @@ export interface RedisConnectionOptions {
 }
 
 /** One command: its words, e.g. `['SET', key, value, 'PX', '1000']`. */
-export type RedisCommand = readonly string[];
+export type { RedisCommand } from './driver.js';
 
 /** Commands on the keys of one hash slot (in practice: one key), named by `key`. */
 export interface RedisCommandGroup {

@@ -1,6 +1,8 @@
 import { createClient, createCluster, createSentinel } from 'redis';
-import type { RedisCommand } from './connection.js';
-import type { RedisTarget } from './url.js';
+import type { RedisTarget } from '../../config/redis-url.js';
+
+/** One Redis command as its words: `['HGET', key, field]`. */
+export type RedisCommand = readonly string[];
 
 /**
  * The three node-redis handles (client, Sentinel, Cluster) behind one small surface, configured

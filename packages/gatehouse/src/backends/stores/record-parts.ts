@@ -1,4 +1,4 @@
-import type { SessionRecord } from './types.js';
+import type { SessionRecord } from '../../session/model.js';
 
 /**
  * How the SQL and Redis stores keep a record: the id, owner and timestamps in columns (fields) of

@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import { createPostgresCoordination } from '../coordination/postgres.js';
 import type { Coordination } from '../coordination/types.js';
-import { BootError } from '../errors.js';
+import { BootError } from '../../errors.js';
 import { createPostgresStore } from '../stores/postgres.js';
-import type { SessionStore } from '../stores/types.js';
+import type { SessionStore } from '../../session/model.js';
 import { openPostgresDatabase, type PostgresOptions } from './pool.js';
 
 /** Options for {@link openPostgresBackend}. */

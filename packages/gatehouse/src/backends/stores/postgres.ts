@@ -1,10 +1,10 @@
-import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { StoreUnavailableError } from '../../errors.js';
 import type { PostgresDatabase } from '../postgres/pool.js';
 import { purgeTable, schedulePurge } from '../postgres/purge.js';
-import { deepFreeze } from '../util/deep-freeze.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
-import { isLive, type SessionRecord, type SessionStore } from './types.js';
+import { isLive, type SessionRecord, type SessionStore } from '../../session/model.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../../clock.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 
 export interface MemoryThrottleBackendOptions {

@@ -1,7 +1,7 @@
-import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
-import { isLive, type SessionRecord, type SessionStore } from './types.js';
-import { deepFreeze } from '../util/deep-freeze.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { StoreUnavailableError } from '../../errors.js';
+import { isLive, type SessionRecord, type SessionStore } from '../../session/model.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 
 /** Options for {@link createMemoryStore}. */
 export interface MemoryStoreOptions {

@@ -1,15 +1,15 @@
-import type { Clock } from '../clock.js';
-import type { GatehouseConfig } from '../config/schema.js';
+import type { Clock } from '../../clock.js';
+import type { GatehouseConfig } from '../../config/schema.js';
 import { createMemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/types.js';
-import { BootError } from '../errors.js';
+import { BootError } from '../../errors.js';
 import { openPostgresBackend } from '../postgres/backend.js';
 import { isPostgresUrl } from '../postgres/pool.js';
 import { openRedisBackend } from '../redis/backend.js';
-import { isRedisUrl } from '../redis/url.js';
+import { isRedisUrl } from '../../config/redis-url.js';
 import { createMemoryStore } from './memory.js';
 import { createSqliteStore } from './sqlite.js';
-import type { SessionStore } from './types.js';
+import type { SessionStore } from '../../session/model.js';
 
 export { createMemoryStore, type MemorySessionStore, type MemoryStoreOptions } from './memory.js';
 export { createPostgresStore, type PostgresSessionStore, type PostgresStoreOptions } from './postgres.js';
@@ -17,7 +17,7 @@ export { createRedisCoordination, type RedisCoordinationOptions } from '../coord
 export { openRedisBackend, type RedisBackendOptions } from '../redis/backend.js';
 export { createRedisStore, type RedisStoreOptions } from './redis.js';
 export { createSqliteStore, type SqliteSessionStore, type SqliteStoreOptions } from './sqlite.js';
-export { isLive, type SessionRecord, type SessionStore, type SessionUser } from './types.js';
+export { isLive, type SessionRecord, type SessionStore, type SessionUser } from '../../session/model.js';
 
 const SQLITE_PREFIX = 'sqlite:';
 

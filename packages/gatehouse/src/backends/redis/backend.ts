@@ -1,12 +1,12 @@
-import type { Clock } from '../clock.js';
-import { configSchema, type GatehouseConfig } from '../config/schema.js';
+import type { Clock } from '../../clock.js';
+import { configSchema, type GatehouseConfig } from '../../config/schema.js';
 import { createRedisCoordination } from '../coordination/redis.js';
 import type { Coordination } from '../coordination/types.js';
-import { BootError } from '../errors.js';
+import { BootError } from '../../errors.js';
 import { createRedisStore } from '../stores/redis.js';
-import type { SessionStore } from '../stores/types.js';
+import type { SessionStore } from '../../session/model.js';
 import { openRedisConnection } from './connection.js';
-import { parseRedisUrl } from './url.js';
+import { parseRedisUrl } from '../../config/redis-url.js';
 
 /** The config's `redis` block: key prefix and timeouts (ms). */
 export type RedisOptions = GatehouseConfig['redis'];

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from './private-file.js';
-import { type Clock, systemClock } from '../clock.js';
-import { BootError, StoreUnavailableError } from '../errors.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { BootError, StoreUnavailableError } from '../../errors.js';
 import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
-import { isLive, type SessionRecord, type SessionStore } from './types.js';
-import { deepFreeze } from '../util/deep-freeze.js';
+import { isLive, type SessionRecord, type SessionStore } from '../../session/model.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, systemClock } from '../clock.js';
-import { StoreUnavailableError } from '../errors.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { StoreUnavailableError } from '../../errors.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 import { isWrongTypeError, luaScript, type RedisConnection } from '../redis/connection.js';
 import type { Coordination, Lock } from './types.js';

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { configSchema, type GatehouseConfig } from '../config/schema.js';
-import { BootError, StoreUnavailableError } from '../errors.js';
+import { configSchema, type GatehouseConfig } from '../../config/schema.js';
+import { BootError, StoreUnavailableError } from '../../errors.js';
 import { migrate, type MigrationResult } from './migrations.js';
-import { sharedClose } from '../util/shares.js';
+import { sharedClose } from '../../util/shares.js';
 
 /** The config's `postgres` block: schema, pool size, timeouts (ms), whether to migrate on start. */
 export type PostgresOptions = GatehouseConfig['postgres'];
