@@ -52,6 +52,13 @@ module.exports = {
   forbidden: [
     { name: 'no-circular', comment: 'no import cycle between files', severity: 'error', from: {}, to: { circular: true } },
     ...layerRules,
+    {
+      name: 'unlayered',
+      comment: 'every file of src/ belongs to a layer: add a new folder to LAYERS (docs/architecture.md)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: pattern(LAYERS.flat()) },
+      to: {},
+    },
   ],
   options: {
     tsPreCompilationDeps: true,
