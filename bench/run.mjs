@@ -18,6 +18,8 @@
 //        round wait for the machine to be idle; a round during which other processes used more
 //        than BENCH_MAX_OTHER_LOAD cores is measured again, at most BENCH_RETRIES times,
 //      BENCH_CPU_PROF (a directory: run the Gatehouse servers with --cpu-prof into it),
+//      BENCH_BASELINE_DIST (another build's packages/gatehouse/dist: its memory-store case runs in the
+//        same rounds, e.g. the commit before a refactor),
 //      BENCH_WRK (path of wrk, /usr/bin/wrk), BENCH_REDIS_URL (redis://127.0.0.1:6379; keys under a
 //        per-run prefix, deleted at the end).
 // Loopback only; every child process (servers, wrk) is killed at the end, on error and on SIGINT.
@@ -161,6 +163,12 @@ async function main() {
     { key: 'plain', label: 'plain Fastify (baseline)', ...plain },
     { key: 'memory', label: 'Gatehouse, memory store', ...memory },
   ];
+  // BENCH_BASELINE_DIST: the same memory-store case from another build (e.g. the commit before a
+  // refactor), in the same interleaved rounds, so a regression shows as a ratio, not a guess.
+  if (process.env.BENCH_BASELINE_DIST) {
+    const base = await startGatehouse('base', 'memory', { dist: resolve(process.env.BENCH_BASELINE_DIST) });
+    servers.push({ key: 'base', label: `Gatehouse, memory store, baseline build (${relative(ROOT, resolve(process.env.BENCH_BASELINE_DIST)) || '.'})`, ...base });
+  }
   if (SET === 'session') {
     const sqlite = await startGatehouse('sqlite', `sqlite:${join(tmp, 'sqlite', 'bench.db')}`);
     servers.push({ key: 'sqlite', label: 'Gatehouse, SQLite store', ...sqlite });
@@ -264,6 +272,7 @@ async function startGatehouse(key, store, options = {}) {
     ...(store.startsWith('redis') ? { BENCH_REDIS_PREFIX: REDIS_PREFIX } : {}),
     BENCH_USERNAME: USERNAME,
     BENCH_PASSWORD: PASSWORD,
+    ...(options.dist ? { BENCH_GATEHOUSE_DIST: options.dist } : {}),
   }, settings.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProf, '--cpu-prof-name', `${key}-${Date.now()}.cpuprofile`] : []);
   const cookie = options.cookie ?? (await login(server));
   server.headers = { cookie, 'sec-fetch-site': 'same-origin' };

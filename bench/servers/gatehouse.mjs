@@ -11,9 +11,13 @@
 // Plain HTTP on loopback (mode "development", listen.tls false) so TLS cost does not blur the
 // comparison with the plain-HTTP baseline; logLevel "warn" so there are no per-request logs.
 import { createServer } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { exitWithParent, report } from './child.mjs';
 
-const dist = new URL('../../packages/gatehouse/dist/', import.meta.url);
+// BENCH_GATEHOUSE_DIST: another build of the gateway (a baseline commit's dist/), measured side by side.
+const dist = process.env.BENCH_GATEHOUSE_DIST
+  ? pathToFileURL(`${process.env.BENCH_GATEHOUSE_DIST.replace(/\/$/, '')}/`)
+  : new URL('../../packages/gatehouse/dist/', import.meta.url);
 const { resolveConfig } = await import(new URL('config/load.js', dist).href);
 const { createGatehouse } = await import(new URL('server.js', dist).href);
 
