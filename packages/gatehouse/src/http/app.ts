@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { GatehouseConfig } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
+import { isUnderAnyPrefix, pathOfTarget } from '../util/path-prefix.js';
 import { errorHandler } from './errors.js';
 import { answerClientError, hardenListener, listenerOptions } from './listener.js';
 import { hasRepeatedHost } from './request.js';
@@ -68,8 +69,12 @@ export function createApp(config: GatehouseConfig, options: AppOptions): Fastify
   const authPrefix = config.auth.prefix;
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
-    // Session state must never be kept by a browser or a shared cache.
-    if (request.url.startsWith(authPrefix)) reply.header('cache-control', 'no-store');
+    // Session state must never be kept by a browser or a shared cache (RFC 9111 §5.2.2.5), under
+    // any spelling the router takes for the auth prefix: it decodes, so "/%61uth/session" is
+    // "/auth/session". The plain text match stays too: no-store on "/authx" costs nothing.
+    if (request.url.startsWith(authPrefix) || isUnderAnyPrefix(pathOfTarget(request.url), [authPrefix], { alsoDecoded: true })) {
+      reply.header('cache-control', 'no-store');
+    }
     // RFC 9112 §3.2: more than one Host field is a 400.
     done(hasRepeatedHost(request.raw.rawHeaders) ? new GatehouseError('invalid_request') : undefined);
   });

@@ -1,3 +1,4 @@
+import { isUnderPrefix as under } from '../util/path-prefix.js';
 import type { RouteClass } from './metrics.js';
 
 /** What {@link routeClassifier} needs from the config. */
@@ -22,7 +23,6 @@ export interface RouteClassConfig {
  * already decoded and normalised; for unmatched requests, the raw path.
  */
 export function routeClassifier(config: RouteClassConfig): (path: string) => RouteClass {
-  const under = (path: string, prefix: string) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
   const fallback: RouteClass = config.spa ? 'spa' : 'other';
   return (path) => {
     if (under(path, config.authPrefix)) return 'auth';

@@ -7,6 +7,8 @@
  * origin or escape its base path.
  */
 
+import { pathAfterPrefix, pathOfTarget } from '../util/path-prefix.js';
+
 /** Why a path was refused (logged; the client sees `path_rejected`). */
 export type PathFailure =
   | 'absolute_form' // GET http://host/… (RFC 9112 §3.2.2): only origin-form reaches routes
@@ -56,13 +58,13 @@ function hasLookalike(decoded: string): boolean {
  */
 export function checkProxyPath(rawUrl: string, prefix: string): PathCheck {
   if (!rawUrl.startsWith('/')) return { ok: false, failure: 'absolute_form' };
-  const q = rawUrl.indexOf('?');
-  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-  const query = q === -1 ? '' : rawUrl.slice(q);
-  if (path !== prefix && !path.startsWith(`${prefix}/`)) return { ok: false, failure: 'outside_prefix' };
+  const path = pathOfTarget(rawUrl);
+  const query = rawUrl.slice(path.length);
+  // On the raw path: the prefix the router matched must be the bytes the client sent.
+  const rest = pathAfterPrefix(path, prefix);
+  if (rest === null) return { ok: false, failure: 'outside_prefix' };
   if (path.includes('\\')) return { ok: false, failure: 'backslash' };
   if (path.includes('//')) return { ok: false, failure: 'empty_segment' };
-  const rest = path.slice(prefix.length);
   // Node's parser refuses these before routing; checked again so no caller depends on that.
   if (NOT_URI_CHARACTER.test(rest)) return { ok: false, failure: NON_ASCII.test(rest) ? 'non_ascii' : 'control_character' };
   // Fast path: without "%", "." or ";" no segment can decode to a dot segment or a separator, and

@@ -8,6 +8,7 @@ import { type ErrorCode, GatehouseError } from '../errors.js';
 import { refuseRaw } from '../http/raw-refusal.js';
 import { hasRole, type SessionGuard } from '../session/guard.js';
 import type { SessionRecord } from '../session/model.js';
+import { isUnderPrefix, pathOfTarget } from '../util/path-prefix.js';
 import { type CredentialSources, routeCredentials } from './credentials.js';
 import { forwardHeaderSet, upstreamRequestHeaders } from './headers.js';
 import { hasRepeatedHost } from '../http/request.js';
@@ -64,10 +65,9 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     const rawUrl = request.url ?? '';
     // RFC 9112 §3.2: more than one Host is a 400, for upgrades as for every other request.
     if (hasRepeatedHost(request.rawHeaders)) return refuseRaw(socket, 'invalid_request');
-    const match = routes.find(({ api }) => {
-      const path = rawUrl.split('?', 1)[0] as string;
-      return path === api.path || path.startsWith(`${api.path}/`);
-    });
+    // The raw path, as checkProxyPath reads it: a route is matched by the bytes the client sent.
+    const path = pathOfTarget(rawUrl);
+    const match = routes.find(({ api }) => isUnderPrefix(path, api.path));
     if (!match && options.fallback) return options.fallback(request, socket, head);
     if (!match || request.method !== 'GET') return refuseRaw(socket, 'not_found');
     const { api, upstream, forwardHeaders } = match;

@@ -1,6 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
+import { isUnderAnyPrefix, pathOfTarget } from '../util/path-prefix.js';
 import { spaCacheControl } from './cache.js';
 import { confine, type SymlinkPolicy } from './confine.js';
 
@@ -49,11 +50,12 @@ export async function registerSpa(app: FastifyInstance, options: SpaOptions): Pr
 
 export type NotFoundHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-/** A GET for HTML at a path without an extension, outside the reserved prefixes. */
+/** A GET for HTML at a path without an extension, outside the reserved prefixes (as sent and decoded). */
 export function isSpaRoute(request: FastifyRequest, reservedPrefixes: readonly string[]): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  const path = request.url.split('?', 1)[0] ?? '/';
-  if (reservedPrefixes.some((p) => path === p || path.startsWith(`${p}/`))) return false;
+  const path = pathOfTarget(request.url);
+  // Also decoded: the router reads "/%61uth/x" as "/auth/x", so that spelling is reserved too.
+  if (isUnderAnyPrefix(path, reservedPrefixes, { alsoDecoded: true })) return false;
   const last = path.slice(path.lastIndexOf('/') + 1);
   if (last.includes('.')) return false;
   const mode = request.headers['sec-fetch-mode'];

@@ -1,5 +1,6 @@
 import type { ConfigProblem } from '../../errors.js';
 import { forwardHeaderProblem } from '../../util/header-families.js';
+import { isUnderPrefix as within } from '../../util/path-prefix.js';
 import type { PartialConfig } from './types.js';
 
 /** Paths Gatehouse answers itself: an API route must not take them over. */
@@ -9,7 +10,6 @@ export const RESERVED_PATHS: readonly string[] = ['/.well-known', '/healthz', '/
 export function checkApis(c: PartialConfig): ConfigProblem[] {
   if (!c.apis) return [];
   const problems: ConfigProblem[] = [];
-  const within = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`) || (prefix === '/' && path.startsWith('/'));
   const authPrefix = c.auth?.prefix;
   const cookieName = c.session?.cookie.name ?? '__Host-gatehouse';
   const seen = new Map<string, number>();

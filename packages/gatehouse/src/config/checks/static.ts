@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../../errors.js';
+import { isUnderPrefix } from '../../util/path-prefix.js';
 import type { PartialConfig } from './types.js';
 
 /** `static[]`: unique prefixes, neither "/" nor inside `auth.prefix`. */
@@ -18,7 +19,7 @@ export function checkStatic(c: PartialConfig): ConfigProblem[] {
       problems.push({ key, message: `"${entry.path}" must not end with "/": write "${path}".` });
     }
     // The auth endpoints must stay reachable and unambiguous: files must not shadow /auth/*.
-    if (prefix !== undefined && (path === prefix || path.startsWith(`${prefix}/`))) {
+    if (prefix !== undefined && isUnderPrefix(path, prefix)) {
       const message = `"${entry.path}" is inside auth.prefix "${prefix}", where the login, logout and session endpoints live. Pick another path, e.g. "/files".`;
       problems.push({ key, message });
     }
