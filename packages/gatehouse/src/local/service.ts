@@ -5,7 +5,6 @@ import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, type LoginLoad, toSessionUser } from './login.js';
 import { createLoginThrottle } from './throttle.js';
-import { exclusive } from '../backends/coordination/exclusive.js';
 import type { Coordination } from '../backends/coordination/types.js';
 
 /** Local accounts as the gateway uses them: the account store and sign-in with throttling. */
@@ -45,14 +44,8 @@ export function createLocalAccounts(
     lockout: t.lockout,
     maxLockout: t.maxLockout,
     ipv6Prefix: t.ipv6Prefix,
-    ...(coordination
-      ? {
-          backend: coordination.throttle,
-          // Held for two store round trips; a stuck holder frees it after the TTL.
-          exclusive: <T>(key: string, update: () => Promise<T>) =>
-            exclusive(coordination, `throttle:${key}`, { ttlMs: 5_000, waitMs: 3_000, busy: () => new GatehouseError('server_busy', { headers: { 'Retry-After': '1' } }) }, update),
-        }
-      : {}),
+    // Shared counters: each failure is one atomic step in the backend (no lock around it).
+    ...(coordination ? { backend: coordination.throttle } : {}),
   });
   const login = createLocalLogin({ accounts: store, throttle, clock, ipv6Prefix: t.ipv6Prefix, ...(coordination ? { coordination } : {}) });
   return {

@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { normalizeUsername } from './account-fields.js';
 import { clientAddressKey, DEFAULT_IPV6_PREFIX, IPV6_PREFIX_RANGE } from './client-address.js';
-import type { ThrottleBackend, ThrottleEntry } from '../backends/coordination/throttle-types.js';
+import type { ThrottleBackend } from '../backends/coordination/throttle-types.js';
 import { createMemoryThrottleBackend } from '../backends/coordination/throttle-memory.js';
 
 /**
@@ -27,7 +27,7 @@ import { createMemoryThrottleBackend } from '../backends/coordination/throttle-m
  *   about which usernames are real (OWASP Authentication CS, "Authentication Responses").
  */
 
-export type { ThrottleBackend, ThrottleEntry } from '../backends/coordination/throttle-types.js';
+export type { FailureOutcome, FailureRule, ThrottleBackend, ThrottleEntry } from '../backends/coordination/throttle-types.js';
 
 export interface LoginThrottleOptions {
   clock?: Clock;
@@ -41,14 +41,11 @@ export interface LoginThrottleOptions {
   lockout: number;
   /** Longest lock, milliseconds. */
   maxLockout: number;
-  /** Default: in memory, bounded to `maxKeys` keys. */
-  backend?: ThrottleBackend;
   /**
-   * Runs one counter update (read, count, write) alone across every instance sharing `backend`,
-   * so failures recorded on several instances at once are all counted. Default: as is (one
-   * process: the read and write of an update have no other update between them anyway).
+   * Default: in memory, bounded to `maxKeys` keys. A shared one (Redis, PostgreSQL) counts each
+   * failure in one atomic step, so instances sharing it lose no failure and need no lock.
    */
-  exclusive?: <T>(key: string, update: () => Promise<T>) => Promise<T>;
+  backend?: ThrottleBackend;
   /** Bound on keys tracked by the default in-memory backend. Default 100 000. */
   maxKeys?: number;
   /** IPv6 addresses sharing this many leading bits count as one client (32..128). Default 56. */
@@ -77,9 +74,6 @@ export interface LoginThrottle {
   /** Counts a failed sign-in from the trusted device `nonce`, `accountFailures` per `window` locking it; resolves with what it locked. */
   recordDeviceFailure(nonce: string): Promise<LockedKey[]>;
 }
-
-/** More doublings than this overflow any sane `maxLockout` anyway. */
-const MAX_LOCKOUTS = 32;
 
 function hashed(prefix: string, value: string): string {
   // Fixed-size keys bound memory per entry and keep usernames and addresses out of the backend.
@@ -128,38 +122,14 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const ipv6Prefix = options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
   const backend = options.backend ?? createMemoryThrottleBackend({ clock, maxKeys: options.maxKeys });
 
-  /** When nothing about the entry matters any more. */
-  const expiresAt = (e: ThrottleEntry): number =>
-    Math.max(e.lockedUntil + window, e.failures > 0 ? e.windowStart + window : 0);
-
   async function lockedFor(key: string, now: number): Promise<number> {
     const entry = await backend.get(key);
     return entry && entry.lockedUntil > now ? entry.lockedUntil - now : 0;
   }
 
-  /** Counts one failure against `key`; true when it locks the key. */
-  function counted(key: string, limit: number, now: number): Promise<boolean> {
-    return options.exclusive ? options.exclusive(key, () => fail(key, limit, now)) : fail(key, limit, now);
-  }
-
-  async function fail(key: string, limit: number, now: number): Promise<boolean> {
-    const entry: ThrottleEntry = (await backend.get(key)) ?? { failures: 0, windowStart: now, lockouts: 0, lockedUntil: 0 };
-    // A refused attempt is not an attempt: failures during a lock neither count nor extend it.
-    if (entry.lockedUntil > now) return false;
-    if (entry.lockouts > 0 && now >= entry.lockedUntil + window) entry.lockouts = 0;
-    if (entry.failures === 0 || now - entry.windowStart >= window) {
-      entry.failures = 0;
-      entry.windowStart = now;
-    }
-    entry.failures += 1;
-    const locks = entry.failures >= limit;
-    if (locks) {
-      entry.lockedUntil = now + Math.min(lockout * 2 ** entry.lockouts, maxLockout);
-      entry.lockouts = Math.min(entry.lockouts + 1, MAX_LOCKOUTS);
-      entry.failures = 0;
-    }
-    await backend.set(key, entry, expiresAt(entry));
-    return locks;
+  /** Counts one failure against `key` (one atomic backend step, see throttle-step.ts); true when it locks the key. */
+  async function counted(key: string, limit: number, now: number): Promise<boolean> {
+    return (await backend.recordFailure(key, { now, window, limit, lockout, maxLockout })) === 'locked';
   }
 
   return {

@@ -9,6 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import type { Coordination } from '../../src/backends/coordination/types.js';
+import { stepFailure } from '../../src/backends/coordination/throttle-step.js';
+import type { FailureOutcome } from '../../src/backends/coordination/throttle-types.js';
 import { createLoginThrottle, type ThrottleEntry } from '../../src/local/throttle.js';
 
 /** What a backend hands the suite for one test. */
@@ -134,6 +136,61 @@ export function runCoordinationConformance(name: string, factory: () => Promise<
       expect(await two.throttle.get('short')).toStrictEqual(entry);
       await sut.passTime(sut.exactClock ? TTL : TTL + 100);
       expect(await two.throttle.get('short')).toBeUndefined();
+    });
+
+    it('recordFailure is one atomic step: N concurrent failures on one key from two instances are all counted, and the limit locks it exactly once', async () => {
+      // Two connections (pools) racing on one key, with no lock around the updates: a read then a
+      // write would let concurrent failures read the same count and overwrite each other.
+      const [one, two] = [sut.instance(), sut.instance()];
+      const now = sut.clock();
+      const rule = { now, window: 60_000, lockout: 30_000, maxLockout: 600_000 };
+      const N = 24;
+      const burst = (count: number, limit: number) =>
+        Promise.all(Array.from({ length: count }, (_, i) => (i % 2 ? one : two).throttle.recordFailure('u:hot', { ...rule, limit })));
+      expect(await burst(N, 1000)).toStrictEqual(Array(N).fill('counted'));
+      expect(await one.throttle.get('u:hot')).toStrictEqual({ failures: N, windowStart: now, lockouts: 0, lockedUntil: 0 });
+      // 16 more with the limit at N + 8: the 8th of them locks, the 8 after it are refused (uncounted).
+      const outcomes = await burst(16, N + 8);
+      const tally = (o: FailureOutcome) => outcomes.filter((x) => x === o).length;
+      expect([tally('counted'), tally('locked'), tally('refused')]).toStrictEqual([7, 1, 8]);
+      expect(await two.throttle.get('u:hot')).toStrictEqual({ failures: 0, windowStart: now, lockouts: 1, lockedUntil: now + 30_000 });
+    });
+
+    it('recordFailure steps an entry as the throttle rule says: window reset, lock, refusal while locked, doubling, cap, doubling forgotten', async () => {
+      const [one, two] = [sut.instance(), sut.instance()];
+      const rule = { window: 60_000, limit: 3, lockout: 10_000, maxLockout: 35_000 };
+      // The rule's clock moves (not the backend's): the entry never expires in the store, and the
+      // model (the pure rule, stepped from its own last entry) must agree at every step.
+      const deltas = [0, 1_000, 1_000, 3_000, 7_000, 0, 0, 5_000, 20_000, 0, 0, 40_000, 0, 0, 95_000, 0, 61_000, 0, 59_999, 0];
+      let now = sut.clock();
+      let model: ThrottleEntry | undefined;
+      const seen = new Set<FailureOutcome>();
+      for (const [i, delta] of deltas.entries()) {
+        now += delta;
+        const step = stepFailure(model, { ...rule, now });
+        const expected: FailureOutcome = step ? (step.locked ? 'locked' : 'counted') : 'refused';
+        if (step) model = step.entry;
+        const outcome = await (i % 2 ? one : two).throttle.recordFailure('u:model', { ...rule, now });
+        expect({ i, outcome, entry: await one.throttle.get('u:model') }).toStrictEqual({ i, outcome: expected, entry: model });
+        seen.add(outcome);
+      }
+      expect(model?.lockouts).toBe(1); // the doubling was forgotten on the way
+      expect([...seen].sort()).toStrictEqual(['counted', 'locked', 'refused']);
+    });
+
+    it('recordFailure on an expired entry starts afresh; a key set by set() is stepped from what was set', async () => {
+      const c = sut.instance();
+      const now = sut.clock();
+      const rule = { now, window: 60_000, limit: 5, lockout: 30_000, maxLockout: 600_000 };
+      // Three locks so far, the last ended a second ago: the next lock doubles on from them.
+      await c.throttle.set('u:old', { failures: 4, windowStart: now, lockouts: 3, lockedUntil: now - 1_000 }, now + TTL);
+      expect(await c.throttle.recordFailure('u:old', rule)).toBe('locked');
+      expect(await c.throttle.get('u:old')).toStrictEqual({ failures: 0, windowStart: now, lockouts: 4, lockedUntil: now + 240_000 });
+      await c.throttle.set('u:gone', { failures: 4, windowStart: now, lockouts: 3, lockedUntil: 0 }, now + TTL);
+      await sut.passTime(sut.exactClock ? TTL : TTL + 100);
+      const later = sut.clock();
+      expect(await c.throttle.recordFailure('u:gone', { ...rule, now: later })).toBe('counted');
+      expect(await c.throttle.get('u:gone')).toStrictEqual({ failures: 1, windowStart: later, lockouts: 0, lockedUntil: 0 });
     });
 
     it('a lockout recorded through one instance is enforced by another (login throttle over the backend)', async () => {

@@ -96,6 +96,7 @@ describeWithPostgres('postgres coordination', () => {
       () => c.throttle.get('k'),
       () => c.throttle.set('k', { failures: 1, windowStart: T0, lockouts: 0, lockedUntil: 0 }, T0 + 1000),
       () => c.throttle.delete('k'),
+      () => c.throttle.recordFailure('k', { now: T0, window: 1000, limit: 3, lockout: 1000, maxLockout: 1000 }),
       () => c.purgeExpired(),
     ]) {
       await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -117,6 +117,12 @@ describeWithRedis('redis coordination', () => {
     expect(await coordination.throttle.get('bad-shape')).toBeUndefined();
     expect(await coordination.throttle.get('a-hash')).toBeUndefined();
     expect(await coordination.get('a-hash')).toBeNull();
+    // Counting a failure over them starts afresh (the script reads them as no entry) and replaces them.
+    const now = Date.now();
+    for (const name of ['bad-json', 'bad-shape', 'a-hash']) {
+      expect(await coordination.throttle.recordFailure(name, { now, window: 60_000, limit: 3, lockout: 1000, maxLockout: 1000 })).toBe('counted');
+      expect(await coordination.throttle.get(name)).toStrictEqual({ failures: 1, windowStart: now, lockouts: 0, lockedUntil: 0 });
+    }
     // Writing over them works: SET replaces any type.
     await coordination.put('a-hash', 'v', 10_000);
     expect(await coordination.get('a-hash')).toBe('v');
@@ -134,6 +140,7 @@ describeWithRedis('redis coordination', () => {
       () => coordination.throttle.get('k'),
       () => coordination.throttle.set('k', { failures: 1, windowStart: 0, lockouts: 0, lockedUntil: 0 }, Date.now() + 1000),
       () => coordination.throttle.delete('k'),
+      () => coordination.throttle.recordFailure('k', { now: Date.now(), window: 1000, limit: 3, lockout: 1000, maxLockout: 1000 }),
     ]) {
       await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
     }

@@ -6,7 +6,6 @@
  */
 import * as argon2 from '@node-rs/argon2';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exclusive } from '../../src/backends/coordination/exclusive.js';
 import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 import type { Coordination } from '../../src/backends/coordination/types.js';
 import type { GatehouseError } from '../../src/errors.js';
@@ -29,9 +28,6 @@ function instance(accounts: AccountStore, coordination: Coordination | undefined
   const throttle = createLoginThrottle({
     accountFailures: LIMIT,
     addressFailures,
-    ...(coordination
-      ? { exclusive: <T>(key: string, update: () => Promise<T>) => exclusive(coordination, `throttle:${key}`, { ttlMs: 5000, waitMs: 3000, busy: () => new Error('busy') }, update) }
-      : {}),
     window: 15 * 60_000,
     lockout: 60_000,
     maxLockout: 15 * 60_000,

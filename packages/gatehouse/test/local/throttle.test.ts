@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { clientAddressKey } from '../../src/local/client-address.js';
-import { exclusive } from '../../src/backends/coordination/exclusive.js';
-import { createMemoryCoordination } from '../../src/backends/coordination/memory.js';
 import { addressKey, createLoginThrottle, type LoginThrottleOptions, usernameKey } from '../../src/local/throttle.js';
 import { createMemoryThrottleBackend } from '../../src/backends/coordination/throttle-memory.js';
+import { stepFailure } from '../../src/backends/coordination/throttle-step.js';
+import type { FailureOutcome, FailureRule } from '../../src/backends/coordination/throttle-types.js';
 import { fakeClock } from './fake-clock.js';
 
 const SECOND = 1000;
@@ -257,32 +257,39 @@ describe('login throttle: memory bound', () => {
 
 
 describe('login throttle: several instances on one backend', () => {
-  /** A shared backend with a network's latency (a Redis round trip), so updates can interleave. */
-  function slowBackend() {
+  /**
+   * A shared backend with a network's latency (a Redis round trip), so updates can interleave.
+   * `recordFailure` is the backend's own atomic step, or (`readThenWrite`) a get, then a set.
+   */
+  function slowBackend(readThenWrite = false) {
     const inner = createMemoryThrottleBackend();
     const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 5));
     return {
       get: async (key: string) => later(await inner.get(key)),
       set: async (key: string, entry: Parameters<typeof inner.set>[1], expiresAt: number) => later(await inner.set(key, entry, expiresAt)),
       delete: async (key: string) => later(await inner.delete(key)),
+      recordFailure: async (key: string, rule: FailureRule): Promise<FailureOutcome> => {
+        if (!readThenWrite) return later(await inner.recordFailure(key, rule));
+        const step = stepFailure(await later(await inner.get(key)), rule);
+        if (!step) return 'refused';
+        await later(await inner.set(key, step.entry, step.expiresAt));
+        return step.locked ? 'locked' : 'counted';
+      },
     };
   }
   const options = { accountFailures: 100, addressFailures: 100, window: 15 * MINUTE, lockout: MINUTE, maxLockout: 15 * MINUTE };
 
-  it('counts failures recorded at the same moment on two instances when updates are exclusive', async () => {
+  it('counts failures recorded at the same moment on two instances: each is one atomic step in the backend, no lock', async () => {
     const backend = slowBackend();
-    const coordination = createMemoryCoordination();
-    const exclusiveUpdate = <T>(key: string, update: () => Promise<T>) =>
-      exclusive(coordination, `throttle:${key}`, { ttlMs: 5000, waitMs: 3000, busy: () => new Error('busy') }, update);
-    const a = createLoginThrottle({ ...options, backend, exclusive: exclusiveUpdate });
-    const b = createLoginThrottle({ ...options, backend, exclusive: exclusiveUpdate });
+    const a = createLoginThrottle({ ...options, backend });
+    const b = createLoginThrottle({ ...options, backend });
     await Promise.all([a.recordFailure('alice', '192.0.2.1'), b.recordFailure('alice', '192.0.2.1'), a.recordFailure('alice', '192.0.2.1')]);
     expect((await backend.get(usernameKey('alice')))?.failures).toBe(3);
     expect((await backend.get(addressKey('192.0.2.1')))?.failures).toBe(3);
   });
 
-  it('without them, the same three failures overwrite each other (why the gateway passes `exclusive` with a shared store)', async () => {
-    const backend = slowBackend();
+  it('with a read then a write instead, the same three failures overwrite each other (why the backend counts in one step)', async () => {
+    const backend = slowBackend(true);
     const a = createLoginThrottle({ ...options, backend });
     const b = createLoginThrottle({ ...options, backend });
     await Promise.all([a.recordFailure('alice', '192.0.2.1'), b.recordFailure('alice', '192.0.2.1'), a.recordFailure('alice', '192.0.2.1')]);

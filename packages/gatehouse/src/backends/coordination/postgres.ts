@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../clock.js';
 import { StoreUnavailableError } from '../../errors.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
+import { recordFailureStatement, recordFailureValues, toOutcome } from './throttle-postgres.js';
 import type { PostgresDatabase } from '../postgres/pool.js';
 import { purgeTable, schedulePurge } from '../postgres/purge.js';
 import type { Coordination, Lock } from './types.js';
@@ -45,6 +46,8 @@ export function createPostgresCoordination(options: PostgresCoordinationOptions)
     kv: db.table('kv'),
   };
 
+  const recordFailure = recordFailureStatement(table.throttle);
+
   async function query<R extends object>(text: string, values: unknown[]) {
     if (closed) throw new StoreUnavailableError(new Error('postgres coordination is closed'));
     return db.query<R & Record<string, unknown>>(text, values);
@@ -57,6 +60,10 @@ export function createPostgresCoordination(options: PostgresCoordinationOptions)
         [key, clock()],
       );
       return rows[0]?.entry;
+    },
+    async recordFailure(key, rule) {
+      const { rows } = await query<{ locked: boolean }>(recordFailure, recordFailureValues(key, rule, clock()));
+      return toOutcome(rows);
     },
     async set(key, entry, expiresAt) {
       await query(

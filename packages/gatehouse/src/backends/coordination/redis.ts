@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../../clock.js';
 import { StoreUnavailableError } from '../../errors.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 import { isWrongTypeError, luaScript, type RedisConnection } from '../redis/connection.js';
+import { RECORD_FAILURE, recordFailureArgs, toOutcome } from './throttle-redis.js';
 import type { Coordination, Lock } from './types.js';
 
 /** Options for {@link createRedisCoordination}. */
@@ -49,6 +50,11 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
         if (isWrongTypeError(error)) return undefined;
         throw error;
       }
+    },
+    async recordFailure(name, rule) {
+      const k = key('t', name);
+      if (closed) throw new StoreUnavailableError(new Error('redis coordination is closed'));
+      return toOutcome(await connection.script(RECORD_FAILURE, [k], recordFailureArgs(rule, clock())));
     },
     async set(name, entry, expiresAt) {
       const k = key('t', name);

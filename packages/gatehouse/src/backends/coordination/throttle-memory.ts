@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../clock.js';
+import { stepFailure } from './throttle-step.js';
 import type { ThrottleBackend, ThrottleEntry } from './throttle-types.js';
 
 export interface MemoryThrottleBackendOptions {
@@ -36,33 +37,51 @@ export function createMemoryThrottleBackend(options: MemoryThrottleBackendOption
     },
 
     async get(key) {
-      const slot = entries.get(key);
-      if (!slot) return undefined;
-      if (slot.expiresAt <= clock()) {
-        entries.delete(key);
-        return undefined;
-      }
-      return { ...slot.entry };
+      const entry = live(key);
+      return entry && { ...entry };
+    },
+
+    async recordFailure(key, rule) {
+      // Synchronous from read to write: no other update can run in between (one event loop).
+      const step = stepFailure(live(key), rule);
+      if (!step) return 'refused';
+      store(key, step.entry, step.expiresAt);
+      return step.locked ? 'locked' : 'counted';
     },
 
     async set(key, entry, expiresAt) {
-      entries.delete(key);
-      entries.set(key, { entry: { ...entry }, expiresAt });
-      const now = clock();
-      let looked = 0;
-      for (const [k, slot] of entries) {
-        if (++looked > SWEEP) break;
-        if (slot.expiresAt <= now) entries.delete(k);
-      }
-      while (entries.size > maxKeys) {
-        const oldest = entries.keys().next();
-        if (oldest.done) break;
-        entries.delete(oldest.value);
-      }
+      store(key, { ...entry }, expiresAt);
     },
 
     async delete(key) {
       entries.delete(key);
     },
   };
+
+  /** The entry at `key` unless it has expired (then it is dropped). */
+  function live(key: string): ThrottleEntry | undefined {
+    const slot = entries.get(key);
+    if (!slot) return undefined;
+    if (slot.expiresAt <= clock()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return slot.entry;
+  }
+
+  function store(key: string, entry: ThrottleEntry, expiresAt: number): void {
+    entries.delete(key);
+    entries.set(key, { entry, expiresAt });
+    const now = clock();
+    let looked = 0;
+    for (const [k, slot] of entries) {
+      if (++looked > SWEEP) break;
+      if (slot.expiresAt <= now) entries.delete(k);
+    }
+    while (entries.size > maxKeys) {
+      const oldest = entries.keys().next();
+      if (oldest.done) break;
+      entries.delete(oldest.value);
+    }
+  }
 }
