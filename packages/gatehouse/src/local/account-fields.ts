@@ -4,14 +4,21 @@
  * sign-in path and the login throttle, so "the same username" means the same thing everywhere.
  */
 
-/** Stable codes for account administration failures (CLI, admin API). */
-export type AccountErrorCode =
-  | 'account_exists'
-  | 'account_not_found'
-  | 'weak_password'
-  | 'invalid_username'
-  | 'invalid_name'
-  | 'invalid_role';
+/**
+ * Stable codes for account administration failures (CLI, admin API), one registry: docs/errors.md
+ * lists them, and test/errors-doc.test.ts keeps that list in step with this one.
+ */
+export const ACCOUNT_ERROR_CODES = [
+  'account_exists',
+  'account_not_found',
+  'weak_password',
+  'invalid_username',
+  'invalid_name',
+  'invalid_role',
+] as const;
+
+/** One of {@link ACCOUNT_ERROR_CODES}. */
+export type AccountErrorCode = (typeof ACCOUNT_ERROR_CODES)[number];
 
 /** A refused account operation. Branch on {@link AccountError.code}; the message is safe to show an operator. */
 export class AccountError extends Error {
