@@ -69,7 +69,11 @@ describe.runIf(browserAvailable())('demo SPA in Chromium', () => {
       const session = cookies.find((c) => c.name === COOKIE);
       expect(session, `cookies: ${JSON.stringify(cookies)}`).toBeDefined();
       expect(session).toMatchObject({ domain: 'localhost', path: '/', httpOnly: true, secure: true, sameSite: 'Strict' });
-      expect(cookies.map((c) => c.name)).toEqual([COOKIE]);
+      // A local sign-in also leaves the OWASP device cookie (the reserved sign-in lane for this
+      // browser): as locked down as the session cookie, and no token of any kind.
+      expect(cookies.map((c) => c.name).sort()).toEqual([COOKIE, `${COOKIE}-device`]);
+      const device = cookies.find((c) => c.name === `${COOKIE}-device`);
+      expect(device).toMatchObject({ domain: 'localhost', path: '/', httpOnly: true, secure: true, sameSite: 'Strict' });
       const token = session?.value ?? '';
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -91,9 +95,14 @@ describe.runIf(browserAvailable())('demo SPA in Chromium', () => {
       await expect.poll(() => network.answered().filter((e) => e.status === 200 && e.body === undefined).map((e) => e.url)).toEqual([]);
       const exchanges = network.answered();
       expect(exchanges.map((e) => new URL(e.url ?? '').pathname)).toEqual(expect.arrayContaining(['/', '/auth/login', '/auth/session', '/auth/sessions']));
+      const deviceToken = device?.value ?? '';
+      expect(deviceToken.length).toBeGreaterThan(20);
+      expect(seen.html).not.toContain(deviceToken);
       for (const e of exchanges) {
         expect(e.url, e.url).not.toContain(token);
         expect(e.body ?? '', e.url).not.toContain(token);
+        expect(e.url, e.url).not.toContain(deviceToken);
+        expect(e.body ?? '', e.url).not.toContain(deviceToken);
       }
       // The CSP (script-src 'self', style-src 'self', no inline) holds for the built SPA.
       expect(console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
