@@ -153,8 +153,8 @@ const DIST = (path: string) => pathToFileURL(fileURLToPath(new URL(`../../dist/$
  */
 async function connectFromNewProcess(url: string, extraCaFile: string | undefined): Promise<{ ready: boolean; pong: unknown }> {
   const script = `
-    const { parseRedisUrl } = await import(${JSON.stringify(DIST('redis/url.js'))});
-    const { openRedisConnection } = await import(${JSON.stringify(DIST('redis/connection.js'))});
+    const { parseRedisUrl } = await import(${JSON.stringify(DIST('config/redis-url.js'))});
+    const { openRedisConnection } = await import(${JSON.stringify(DIST('backends/redis/connection.js'))});
     const parsed = parseRedisUrl(process.env.GH_TEST_REDIS_URL);
     const connection = openRedisConnection(parsed.target, { keyPrefix: 'gh-extra-ca:', connectTimeout: 2000, commandTimeout: 2000 });
     const ready = await connection.ready(3000);
