@@ -57,6 +57,29 @@ export async function proxyFixture(
   };
 }
 
+/** `gatehouse dev` in front of an echo "dev server", listening: what the dev server received is `dev.seen`. */
+export interface DevServerFixture {
+  dev: Echo;
+  gw: TestGateway;
+  origin: string;
+  close(): Promise<void>;
+}
+
+export async function devServerFixture(): Promise<DevServerFixture> {
+  const dev = await startEcho();
+  const gw = await testGateway({ spa: { upstream: dev.origin } });
+  const origin = await listen(gw);
+  return {
+    dev,
+    gw,
+    origin,
+    close: async () => {
+      await gw.close();
+      await dev.close();
+    },
+  };
+}
+
 /** Listens on a loopback port; returns the origin. */
 export async function listen(gw: TestGateway): Promise<string> {
   await gw.gatehouse.app.listen({ host: '127.0.0.1', port: 0 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { login, ORIGIN, SAME_ORIGIN, type TestGateway, testGateway } from '../helpers/gateway.js';
 import { type Echo, startEcho } from '../proxy/echo.js';
-import { listen, type ProxyFixture, proxyFixture, rawRequest } from '../proxy/setup.js';
+import { listen, type ProxyFixture, proxyFixture, rawRequest, type DevServerFixture, devServerFixture } from '../proxy/setup.js';
 
 /** Percent-encoded look-alikes, each followed by what an NFKC / best-fit reader makes of it. */
 const LOOKALIKES: ReadonlyArray<readonly [string, string]> = [
@@ -136,26 +136,19 @@ describe('raw UTF-8 look-alikes (RFC 9112 §3.2, RFC 3986 §2)', () => {
 });
 
 describe('gatehouse dev: the dev-server upstream (OWASP ASVS 5.0 V1.1.1)', () => {
-  let dev: Echo;
-  let devGw: TestGateway;
-  let devOrigin: string;
+  let fixture: DevServerFixture;
   beforeAll(async () => {
-    dev = await startEcho();
-    devGw = await testGateway({ spa: { upstream: dev.origin } });
-    devOrigin = await listen(devGw);
+    fixture = await devServerFixture();
   });
-  afterAll(async () => {
-    await devGw.close();
-    await dev.close();
-  });
+  afterAll(() => fixture.close());
 
   it('OWASP ASVS 5.0 V1.1.1: look-alike paths are refused with 400 path_rejected and never reach the dev server', async () => {
-    const before = dev.seen.length;
+    const before = fixture.dev.seen.length;
     for (const [segment] of LOOKALIKES) {
-      const res = await rawRequest(devOrigin, `/${segment}/etc/passwd`);
+      const res = await rawRequest(fixture.origin, `/${segment}/etc/passwd`);
       expect(res.status, segment).toBe(400);
       expect(JSON.parse(res.body).error).toBe('path_rejected');
     }
-    expect(dev.seen.length).toBe(before);
+    expect(fixture.dev.seen.length).toBe(before);
   });
 });

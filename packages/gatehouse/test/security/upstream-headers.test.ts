@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { messageFor, problemsOf, withPatch } from '../config/helpers.js';
 import { login, ORIGIN, SAME_ORIGIN, type TestGateway, testGateway } from '../helpers/gateway.js';
 import { type Echo, type Seen, startEcho } from '../proxy/echo.js';
-import { listen, type ProxyFixture, proxyFixture, rawRequest } from '../proxy/setup.js';
+import { listen, type ProxyFixture, proxyFixture, rawRequest, type DevServerFixture, devServerFixture } from '../proxy/setup.js';
 
 /** Every attacker value carries this mark: none may reach an upstream, in any header. */
 const MARK = 'attacker';
@@ -202,39 +202,32 @@ describe('WebSocket upgrades (OWASP ASVS 5.0 V4.1.3)', () => {
 });
 
 describe('gatehouse dev: the dev-server upstream (OWASP ASVS 5.0 V4.1.3)', () => {
-  let dev: Echo;
-  let devGw: TestGateway;
-  let devOrigin: string;
+  let fixture: DevServerFixture;
   beforeAll(async () => {
-    dev = await startEcho();
-    devGw = await testGateway({ spa: { upstream: dev.origin } });
-    devOrigin = await listen(devGw);
+    fixture = await devServerFixture();
   });
-  afterAll(async () => {
-    await devGw.close();
-    await dev.close();
-  });
+  afterAll(() => fixture.close());
 
   it('OWASP ASVS 5.0 V4.1.3: page requests to the dev server carry none of the client\'s identity or forwarding headers', async () => {
-    const before = dev.seen.length;
-    const res = await rawRequest(devOrigin, '/dashboard', [...ATTACK, ...Object.entries(APP)]);
+    const before = fixture.dev.seen.length;
+    const res = await rawRequest(fixture.origin, '/dashboard', [...ATTACK, ...Object.entries(APP)]);
     expect(res.status).toBe(200);
-    const seen = dev.seen.slice(before);
+    const seen = fixture.dev.seen.slice(before);
     expect(seen).toHaveLength(1);
     expectOnlyGatewayIdentity(seen[0] as Seen, FORWARDED_BY_GATEWAY);
     expect(received(seen[0] as Seen).get('x-request-id')).toEqual(['req-42']);
   });
 
   it('OWASP ASVS 5.0 V4.1.3: the dev server\'s WebSocket (HMR) upgrade carries none of them either', async () => {
-    const before = dev.seen.length;
+    const before = fixture.dev.seen.length;
     const headers = Object.fromEntries(ALL_NAMES.filter((n) => !n.includes('.')).map((n, i) => [n, `${MARK}-${i}`]));
-    const socket = new WebSocket(`${devOrigin.replace('http', 'ws')}/`, ['vite-hmr'], { headers: { ...headers, origin: ORIGIN } });
+    const socket = new WebSocket(`${fixture.origin.replace('http', 'ws')}/`, ['vite-hmr'], { headers: { ...headers, origin: ORIGIN } });
     await new Promise<void>((resolve, reject) => {
       socket.once('message', () => resolve());
       socket.once('error', reject);
     });
     socket.close();
-    const seen = dev.seen.slice(before).filter((s) => s.method === 'WEBSOCKET');
+    const seen = fixture.dev.seen.slice(before).filter((s) => s.method === 'WEBSOCKET');
     expect(seen).toHaveLength(1);
     expectOnlyGatewayIdentity(seen[0] as Seen, FORWARDED_BY_GATEWAY);
   });
