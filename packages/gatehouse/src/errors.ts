@@ -42,6 +42,10 @@ export const ERRORS = {
   login_throttled: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
+  session_too_large: {
+    status: 500,
+    message: 'The session is too large for its cookie (session.cookie.maxBytes). The operator must map fewer claims or roles.',
+  },
   upstream_unavailable: { status: 502, message: 'The API behind the gateway cannot be reached. Try again shortly.' },
   upstream_token_unavailable: { status: 502, message: 'The gateway could not obtain credentials for this API. Try again shortly.' },
   provider_unavailable: { status: 502, message: 'The sign-in provider cannot be reached. Try again shortly.' },

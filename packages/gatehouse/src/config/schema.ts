@@ -4,6 +4,7 @@ import { postgresSection, redisSection } from './schema/backends.js';
 import { authSection, metricsSection } from './schema/endpoints.js';
 import { corsSection, headersSection } from './schema/headers.js';
 import { listenSection, trustProxySection } from './schema/listen.js';
+import { keysSection } from './schema/keys.js';
 import { localSection } from './schema/local.js';
 import { providersSection, serviceClientSection } from './schema/providers.js';
 import { sessionSection } from './schema/session.js';
@@ -45,6 +46,7 @@ export const configSchema = z
     spa: spaSection,
     static: staticSection,
     session: sessionSection,
+    keys: keysSection,
     local: localSection,
     providers: providersSection,
     apis: apisSection,

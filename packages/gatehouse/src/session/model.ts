@@ -70,3 +70,27 @@ export interface SessionStore {
 export function isLive(record: SessionRecord, now: number): boolean {
   return now < record.idleExpiresAt && now < record.expiresAt;
 }
+
+/**
+ * Session ids that must no longer be accepted although a cookie naming them may still decrypt
+ * (`session.mode: "cookie"`): the cookie carries the whole session, so ending one is writing its
+ * id here until the cookie's own absolute expiry. Checked on every request in cookie mode: one
+ * small lookup in the deployment's store (memory, SQLite table, Redis key, PostgreSQL row).
+ *
+ * Never evicts a live entry to make room: a revocation that fell out of the list would bring the
+ * session back. Every method of a networked backend rejects with `StoreUnavailableError` when the
+ * backend cannot answer, so callers fail closed (503).
+ */
+export interface RevocationList {
+  /**
+   * Set only when the list does not outlive the process (the memory backend): a random id of this
+   * list. Cookie-mode sessions carry it, so a restart, which forgets every revocation, also ends
+   * every session issued before it, as the memory store does in server mode.
+   */
+  readonly epoch?: string;
+  /** Refuse session `id` from now until `until` (epoch ms; the session's absolute expiry). Idempotent. */
+  revoke(id: string, until: number): Promise<void>;
+  /** True while `id` is revoked (by the list's clock). */
+  isRevoked(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -16,6 +16,15 @@ export const cookieSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('Max-Age = the absolute timeout, so the session survives a browser restart. false: a browser-session cookie.'),
+  maxBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .max(12288)
+    .default(8192)
+    .describe(
+      'Cookie mode: the most bytes the session cookie may take, over all its chunks (a value over 4096 bytes is split across numbered cookies). A session that would need more is refused at sign-in with `session_too_large`, never silently dropped. Proxies in front limit request headers too (nginx: 8 KB per header line by default).',
+    ),
 });
 
 /** `session`: server-side sessions and their cookie. */
@@ -35,6 +44,16 @@ export const sessionSection = z
       .max(1000)
       .default(50)
       .describe("Most live sessions one user may have. A sign-in beyond it ends the user's oldest sessions, never the new one."),
+    mode: z
+      .enum(['server', 'cookie'])
+      .default('server')
+      .describe(
+        '"server": the cookie holds a random id and the session lives in `session.store`. "cookie": the cookie holds the session itself, encrypted (JWE dir + A256GCM under the key ring), so a request needs no session read; the store keeps the session list, provider tokens and a revocation list checked on every request. Claims are re-checked every `revalidateEvery`.',
+      ),
+    revalidateEvery: duration(
+      '5m',
+      'Cookie mode: how often a session is checked against the store and the user\'s account (removed user, changed password, changed roles). Revocations (sign-out, "sign out everywhere", back-channel logout) apply at once; account changes within this window.',
+    ),
     cookie: cookieSchema.prefault({}).describe('The session cookie.'),
   })
   .prefault({})

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 
 /** `30m`, `12h`, `45s`, `7d`, `500ms`. The JSON Schema carries the pattern so editors flag typos. */
-const DURATION = /^\d+(ms|s|m|h|d)$/;
+export const DURATION = /^\d+(ms|s|m|h|d)$/;
+
+/** A duration already matched by {@link DURATION}, in ms (0 when out of range: refined by callers). */
+export const parseDurationValue = (value: string): number => parseDuration(value) ?? 0;
 
 export const duration = (fallback: string, description: string) =>
   z
