@@ -7,7 +7,7 @@ import { sessionSizeProblem, userFromClaims, verifiedEmail } from './claims.js';
 import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';
 import { tokenResponseProblem } from './token-response-checks.js';
-import { type OidcSessionData, sealTokens } from './tokens.js';
+import { expiresInSeconds, type OidcSessionData, sealTokens } from './tokens.js';
 import type { LoginTransaction } from './transaction.js';
 
 /** Why a callback did not sign anyone in: a stable code for the user, a reason for the audit log. */
@@ -106,7 +106,7 @@ export async function completeLogin(
     const local = email ? await options.findLocalUser(email) : null;
     if (local) user = local;
   }
-  const expiresIn = tokens.expiresIn();
+  const expiresIn = expiresInSeconds(tokens);
   const expiresAt = expiresIn !== undefined ? options.clock() + expiresIn * 1000 : undefined;
   return {
     user,

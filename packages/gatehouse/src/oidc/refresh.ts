@@ -10,7 +10,7 @@ import { sessionSizeProblem } from './claims.js';
 import { providerFailure } from './provider-errors.js';
 import type { OidcProvider } from './providers.js';
 import { tokenResponseProblem } from './token-response-checks.js';
-import { oidcData, type OidcTokens, sealTokens, unsealTokens } from './tokens.js';
+import { expiresInSeconds, oidcData, type OidcTokens, sealTokens, unsealTokens } from './tokens.js';
 
 /** Refresh when the access token expires within this many ms. */
 export const REFRESH_SKEW_MS = 60_000;
@@ -144,7 +144,7 @@ export class TokenRefresher {
       this.options.onRefresh?.(session, 'ended');
       return null;
     }
-    const expiresIn = response.expiresIn();
+    const expiresIn = expiresInSeconds(response);
     const expiresAt = expiresIn !== undefined ? clock() + expiresIn * 1000 : undefined;
     const next: SessionRecord = {
       ...session,

@@ -35,3 +35,13 @@ export function oidcData(data: Record<string, unknown> | undefined): OidcSession
   const value = data?.oidc;
   return value && typeof value === 'object' ? (value as OidcSessionData) : undefined;
 }
+
+/**
+ * The token response's `expires_in` as the provider sent it, in seconds. Not openid-client's
+ * `expiresIn()`: that counts down from when the response arrived by the wall clock, so it reads
+ * 3599 for "3600" once a millisecond has passed, and the gateway dates expiry by its own clock.
+ */
+export function expiresInSeconds(response: { expires_in?: number | undefined }): number | undefined {
+  const value = response.expires_in;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
