@@ -1,14 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { KeyRing } from '../keys/keyring.js';
+import type { KeyRing, SecretKey } from '../keys/keyring.js';
+import { subkey } from '../keys/subkey.js';
 
 /**
  * The anti-forgery token for plain HTML forms: HMAC-SHA256 over the session id, bound to that
  * session (OWASP CSRF cheat sheet, "signed double-submit / synchronizer token"). A token from
- * another session, or from before the key left the ring, does not verify.
+ * another session, or under a key that is unknown or retired, does not verify. The MAC key is the
+ * ring key's 'csrf' subkey (keys/subkey.ts), never its raw secret.
  * Format: `<kid>.<base64url mac>`.
  */
 export function antiForgeryToken(keys: KeyRing, sessionId: string): string {
-  return `${keys.current.kid}.${mac(keys.current.secret, sessionId)}`;
+  return `${keys.current.kid}.${mac(keys.current, sessionId)}`;
 }
 
 export function verifyAntiForgeryToken(keys: KeyRing, sessionId: string, token: string): boolean {
@@ -17,11 +19,11 @@ export function verifyAntiForgeryToken(keys: KeyRing, sessionId: string, token: 
   if (dot <= 0) return false;
   const key = keys.find(token.slice(0, dot));
   if (!key) return false;
-  const expected = Buffer.from(mac(key.secret, sessionId));
+  const expected = Buffer.from(mac(key, sessionId));
   const given = Buffer.from(token.slice(dot + 1));
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-function mac(secret: Buffer, sessionId: string): string {
-  return createHmac('sha256', secret).update(`gatehouse-csrf\0${sessionId}`).digest('base64url');
+function mac(key: SecretKey, sessionId: string): string {
+  return createHmac('sha256', subkey(key, 'csrf')).update(`gatehouse-csrf\0${sessionId}`).digest('base64url');
 }

@@ -1,30 +1,20 @@
-import { hkdfSync } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import type { KeyRing, SecretKey } from './keyring.js';
+import { subkey } from './subkey.js';
 
 /**
- * Authenticated encryption of small JSON values (the login transaction cookie, tokens at rest)
- * as compact JWE (`dir` + A256GCM) with jose. Each purpose gets its own key, derived from the key
- * ring's secret with HKDF, so a value sealed for one purpose never opens as another. The `kid`
- * header names the ring key: values sealed before a rotation still open until that key leaves.
+ * Authenticated encryption of small JSON values (the login transaction cookie, the session cookie
+ * in cookie mode, tokens at rest) as compact JWE (`dir` + A256GCM) with jose. Each purpose gets its
+ * own key, derived from the key ring's secret with HKDF (subkey.ts), so a value sealed for one
+ * purpose never opens as another. The `kid` header names the ring key: values sealed before a
+ * rotation still open until that key is retired (its grace period over, keyring.ts), then they open
+ * as null. Each purpose is also a `KeyPurpose` of subkey.ts.
  */
-export type SealPurpose = 'login-transaction' | 'oidc-tokens';
+export type SealPurpose = 'login-transaction' | 'oidc-tokens' | 'session-cookie';
 
-const derived = new WeakMap<SecretKey, Map<SealPurpose, Uint8Array>>();
-
+/** The JWE key of one purpose: the ring key's HKDF subkey (subkey.ts), as every use of a ring key. */
 function keyFor(key: SecretKey, purpose: SealPurpose): Uint8Array {
-  let byPurpose = derived.get(key);
-  if (!byPurpose) {
-    byPurpose = new Map();
-    derived.set(key, byPurpose);
-  }
-  let k = byPurpose.get(purpose);
-  if (!k) {
-    // RFC 5869 HKDF-SHA256; the purpose is the `info`, binding the key to one use.
-    k = new Uint8Array(hkdfSync('sha256', key.secret, new Uint8Array(0), `gatehouse:${purpose}`, 32));
-    byPurpose.set(purpose, k);
-  }
-  return k;
+  return subkey(key, purpose);
 }
 
 export async function seal(keys: KeyRing, purpose: SealPurpose, value: unknown): Promise<string> {

@@ -3,7 +3,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { DEVICE_COOKIE_MAX_AGE_SECONDS, deviceCookie } from '../cookies/definitions.js';
 import type { RequestCookies } from '../cookies/request-cookies.js';
 import { serializeCookie } from '../cookies/set-cookie.js';
-import type { KeyRing } from '../keys/keyring.js';
+import type { KeyRing, SecretKey } from '../keys/keyring.js';
+import { subkey } from '../keys/subkey.js';
 import { normalizeUsername } from './account-fields.js';
 
 /**
@@ -14,9 +15,9 @@ import { normalizeUsername } from './account-fields.js';
  * of untrusted clients; it is locked out on its own after too many failures (throttle.ts). It
  * never replaces the password check.
  *
- * A token is `<kid>.<nonce>.<issued>.<mac>`: HMAC-SHA256 with the key ring's key `kid` over the
- * normalised username, the random nonce and the issue time (as csrf/token.ts authenticates its
- * tokens). The username itself is not in the cookie: a token verifies only for the username that
+ * A token is `<kid>.<nonce>.<issued>.<mac>`: HMAC-SHA256 with the 'device-cookie' subkey
+ * (keys/subkey.ts) of the key ring's key `kid` over the normalised username, the random nonce and
+ * the issue time (as csrf/token.ts authenticates its tokens, under its own subkey). The username itself is not in the cookie: a token verifies only for the username that
  * is being signed in, so a token for another account gives nothing, and the cookie says nothing
  * about who uses this browser. One cookie holds the tokens of the last {@link MAX_DEVICE_TOKENS}
  * accounts signed in from this browser, newest first (a shared computer keeps a bounded list).
@@ -26,7 +27,7 @@ export interface DeviceCookies {
   readonly name: string;
   /**
    * The nonce of a valid, unexpired token for `username` in the request's cookies, or undefined
-   * (no cookie, tampered, another account's, a key that left the ring, expired).
+   * (no cookie, tampered, another account's, a key unknown or retired, expired).
    */
   trusted(cookies: RequestCookies, username: string): string | undefined;
   /** The `Set-Cookie` value after a successful sign-in of `username`: a fresh token first, that account's older ones dropped. */
@@ -47,9 +48,12 @@ interface Token {
   mac: string;
 }
 
-function mac(secret: Buffer, username: string, nonce: string, issued: string): string {
-  // The prefix separates this use of the ring's key from the CSRF tokens' (csrf/token.ts).
-  return createHmac('sha256', secret).update(`gatehouse-device\0${normalizeUsername(username)}\0${nonce}\0${issued}`).digest('base64url');
+function mac(key: SecretKey, username: string, nonce: string, issued: string): string {
+  // A subkey of its own, so a CSRF token's MAC (csrf/token.ts) is never a device token's; the
+  // prefix keeps the message apart as well.
+  return createHmac('sha256', subkey(key, 'device-cookie'))
+    .update(`gatehouse-device\0${normalizeUsername(username)}\0${nonce}\0${issued}`)
+    .digest('base64url');
 }
 
 export function createDeviceCookies(keys: KeyRing, sessionCookieName: string, clock: Clock = systemClock): DeviceCookies {
@@ -73,7 +77,7 @@ export function createDeviceCookies(keys: KeyRing, sessionCookieName: string, cl
     // The cookie's Max-Age is the browser's business; the server enforces the lifetime itself.
     const ageSeconds = clock() / 1000 - token.issued;
     if (ageSeconds < 0 || ageSeconds > DEVICE_COOKIE_MAX_AGE_SECONDS) return false;
-    const expected = Buffer.from(mac(key.secret, username, token.nonce, token.issued.toString(36)));
+    const expected = Buffer.from(mac(key, username, token.nonce, token.issued.toString(36)));
     const given = Buffer.from(token.mac);
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
@@ -86,7 +90,7 @@ export function createDeviceCookies(keys: KeyRing, sessionCookieName: string, cl
     issue(cookies, username) {
       const nonce = randomBytes(16).toString('base64url');
       const issued = Math.floor(clock() / 1000).toString(36);
-      const fresh = `${keys.current.kid}.${nonce}.${issued}.${mac(keys.current.secret, username, nonce, issued)}`;
+      const fresh = `${keys.current.kid}.${nonce}.${issued}.${mac(keys.current, username, nonce, issued)}`;
       // OWASP: a new device cookie on every successful sign-in; the account's old one goes.
       const others = tokens(cookies).filter((t) => !verifies(t, username)).map((t) => t.raw);
       const value = [fresh, ...others].slice(0, MAX_DEVICE_TOKENS).join('~');
