@@ -75,8 +75,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // OWASP "Slow Down Online Guessing Attacks with Device Cookies": a browser that signed in before
   // gets priority and its own lockout, so floods and lockouts from elsewhere do not keep it out.
   const devices = options.deviceCookies ? createDeviceCookies(keys, cookie.name) : undefined;
-  const setSessionCookie = (reply: FastifyReply, token: string, record: SessionRecord) =>
-    reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
+  const setSessionCookie = (request: FastifyRequest, reply: FastifyReply, token: string, record: SessionRecord) =>
+    reply.header(
+      'set-cookie',
+      cookie.write(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined, requestCookies(request)),
+    );
+  const clearSessionCookie = (request: FastifyRequest, reply: FastifyReply) => reply.header('set-cookie', cookie.clearAll(requestCookies(request)));
 
   // The answer depends only on the record, and stores hand out the same frozen record until it
   // changes: serialize it (with its HMAC-derived token) once per record, not once per request.
@@ -95,9 +99,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const fresh = await options.refresh(session);
       if (!fresh) {
         // The provider refused the refresh (revoked, or another user): the session is over.
-        reply.header('set-cookie', cookie.clear());
+        clearSessionCookie(request, reply);
         throw new GatehouseError('unauthenticated');
       }
+      // Cookie mode: the cookie carries the access token's expiry, so a refresh re-issues it.
+      if (fresh !== session) await request.sessionChanged(fresh);
       session = fresh;
     }
     let body = views.get(session);
@@ -138,7 +144,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         provider: 'local',
         client: clientInfo(request),
       });
-      setSessionCookie(reply, token, record);
+      setSessionCookie(request, reply, token, record);
       // A new device token on every success (OWASP), bound to the account as signed in.
       if (devices) reply.header('set-cookie', devices.issue(requestCookies(request), username));
       audit('login', request, { method: 'local', userId: user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
@@ -170,7 +176,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       // retries with DELETE /auth/sessions (or logs out) to end the other sessions.
       const revoked = await retryable(sessions.revokeUser(session.userId));
       const { token, record } = await retryable(sessions.create({ user: session.user, provider: 'local', client: clientInfo(request) }));
-      setSessionCookie(reply, token, record);
+      setSessionCookie(request, reply, token, record);
       audit('password_changed', request, { userId: session.userId, sessionId: record.id, revoked: revoked - 1 });
       return sessionView(record, antiForgeryToken(keys, record.id));
     },
@@ -183,15 +189,18 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     // server side" at logout. So a 503 keeps the cookie and says when to retry.
     const session = await retryable(request.getSession());
     if (!session) {
-      reply.header('set-cookie', cookie.clear());
+      clearSessionCookie(request, reply);
       return {};
     }
+    // Cookie mode: the cookie does not carry provider tokens; read the stored session (with them)
+    // before it is gone, for the provider step (id_token_hint, refresh-token revocation).
+    const stored = sessions.mode === 'cookie' && options.providerLogout ? await retryable(sessions.findOwn(session.userId, session.id)) : null;
     await retryable(sessions.revoke(session.id));
-    reply.header('set-cookie', cookie.clear());
+    clearSessionCookie(request, reply);
     audit('logout', request, { userId: session.userId, sessionId: session.id });
     // The local session is over: whatever the provider step does now, the logout succeeded.
     try {
-      const redirect = await options.providerLogout?.(session);
+      const redirect = await options.providerLogout?.(stored ?? session);
       return redirect ? { redirect } : {};
     } catch (error) {
       request.log.warn({ err: error }, 'provider logout step failed');
@@ -212,7 +221,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     if (!target) throw new GatehouseError('session_not_found');
     // As for logout: the cookie is expired only after the store ended the session.
     await retryable(sessions.revoke(target.id));
-    if (target.id === session.id) reply.header('set-cookie', cookie.clear());
+    if (target.id === session.id) clearSessionCookie(request, reply);
     audit('session_revoked', request, { userId: session.userId, sessionId: session.id, revoked: target.id.slice(0, 12) });
     return { revoked: 1 };
   });

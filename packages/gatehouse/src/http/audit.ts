@@ -34,6 +34,8 @@ export interface AuditFields {
   cross_site_rejected: Record<string, never>;
   /** Logged by the token refresher, outside any one request: no `ip`/`reqId`. */
   token_refresh: { outcome: 'refreshed' | 'ended' | 'failed'; userId: string; sessionId: string };
+  /** Cookie mode: a session whose sealed cookie would exceed `session.cookie.maxBytes` (`bytes`): refused at sign-in, kept un-reissued later. */
+  session_cookie_too_large: { userId: string; provider: string; bytes: number };
 }
 
 /** Stable names of security events in the audit log. */
@@ -43,7 +45,7 @@ export type AuditEvent = keyof AuditFields;
 export type AuditRecord = { [E in AuditEvent]: { event: E } & AuditFields[E] }[AuditEvent];
 
 /** Events logged outside any one request (the token refresher's): no `ip`/`reqId`. */
-export type BackgroundAuditEvent = 'token_refresh';
+export type BackgroundAuditEvent = 'token_refresh' | 'session_cookie_too_large';
 
 /**
  * Logs a security event seen while answering `request`; {@link Audit.background} logs one seen

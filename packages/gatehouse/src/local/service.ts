@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { GatehouseConfig } from '../config/schema.js';
-import type { SessionUser } from '../session/model.js';
+import type { SessionRecord, SessionUser } from '../session/model.js';
 import { GatehouseError } from '../errors.js';
 import { AccountError, type AccountStore, createAccountStore } from './accounts.js';
 import { createLocalLogin, type LoginLoad, toSessionUser } from './login.js';
@@ -19,6 +19,12 @@ export interface LocalAccounts {
   changePassword(username: string, currentPassword: string, newPassword: string, address: string): Promise<void>;
   /** The session user of a local account, for account linking; null when there is none. */
   findUser(username: string): Promise<SessionUser | null>;
+  /**
+   * Cookie mode's periodic check of a local session: the account's current claims and version
+   * (`updatedAt`, the security stamp), or null when the session must end: the account is gone, or
+   * its password changed after the session began (the session that changed it began after).
+   */
+  revalidate(session: SessionRecord): Promise<{ user: SessionUser; stamp: string } | null>;
   /** What the sign-in scheduler holds now (argon2 verifications running, at most, waiting): for tests and metrics. */
   load(): LoginLoad;
   close(): Promise<void>;
@@ -66,6 +72,11 @@ export function createLocalAccounts(
     findUser: async (username) => {
       const account = await store.findByUsername(username);
       return account ? toSessionUser(account) : null;
+    },
+    revalidate: async (session) => {
+      const account = await store.get(session.userId);
+      if (!account || account.passwordChangedAt > session.createdAt) return null;
+      return { user: toSessionUser(account), stamp: String(account.updatedAt) };
     },
     load: () => login.load(),
     close: () => store.close(),

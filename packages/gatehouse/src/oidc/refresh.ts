@@ -64,13 +64,25 @@ export class TokenRefresher {
 
   /** The decrypted tokens of a federated session (for attaching to upstream calls, logout). */
   async tokens(session: SessionRecord): Promise<OidcTokens | null> {
+    const oidc = oidcData((await this.withTokens(session)).data);
+    return oidc?.tokens ? unsealTokens(this.options.keys, oidc.tokens) : null;
+  }
+
+  /**
+   * The session with its sealed tokens. Cookie mode's cookie describes a federated session's
+   * tokens but holds them only by reference: they are read from the stored session.
+   */
+  private async withTokens(session: SessionRecord): Promise<SessionRecord> {
     const oidc = oidcData(session.data);
-    return oidc ? unsealTokens(this.options.keys, oidc.tokens) : null;
+    if (!oidc || oidc.tokens !== undefined) return session;
+    return (await this.options.sessions.findOwn(session.userId, session.id)) ?? session;
   }
 
   /** One refresh across every instance: take the session's lock, or wait for its holder's result. */
-  private async refreshOnce(session: SessionRecord): Promise<SessionRecord | null> {
+  private async refreshOnce(cookieSession: SessionRecord): Promise<SessionRecord | null> {
     const { coordination, sessions } = this.options;
+    const session = await this.withTokens(cookieSession);
+    if (oidcData(session.data)?.tokens === undefined) return null;
     const deadline = Date.now() + LOCK_WAIT_MS;
     // "Refreshed" means the tokens we found stale were replaced, not that the new ones are outside
     // the refresh window: a provider issuing tokens shorter than REFRESH_SKEW_MS would otherwise

@@ -113,7 +113,10 @@ export async function oidcRoutes(app: FastifyInstance, options: OidcRoutesOption
         data: { oidc: result.oidc },
       });
       // Appended to the transaction cookie's expiry set above.
-      reply.header('set-cookie', cookie.serialize(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined));
+      reply.header(
+        'set-cookie',
+        cookie.write(token, options.persistentCookie ? sessions.remainingSeconds(record) : undefined, requestCookies(request)),
+      );
       audit('login', request, { method: 'oidc', provider: provider.config.id, userId: result.user.id, sessionId: record.id, ...(evicted > 0 ? { evicted } : {}) });
       return reply.redirect(tx.returnTo, 303);
     } catch (error) {

@@ -110,6 +110,8 @@ function registerRoute(scope: FastifyInstance, api: ApiConfig, options: ProxyOpt
       session = await request.getSession();
     }
     const credentials = await routeCredentials(api, session, options.sources);
+    // A refresh for the user's token moved its expiry: cookie mode re-issues the cookie that carries it.
+    if (credentials.session && session && credentials.session !== session) await request.sessionChanged(credentials.session);
     const additions = {
       authorization: credentials.authorization,
       userId: credentials.session?.userId,

@@ -42,9 +42,11 @@ export class SessionManager {
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
   readonly maxPerUser: number;
-  private readonly store: SessionStore;
-  private readonly clock: Clock;
-  private readonly touchInterval: number;
+  /** "server": the cookie is a random token naming a stored record. CookieSessionManager says "cookie". */
+  readonly mode: 'server' | 'cookie' = 'server';
+  protected readonly store: SessionStore;
+  protected readonly clock: Clock;
+  protected readonly touchInterval: number;
 
   constructor(options: SessionManagerOptions) {
     this.store = options.store;
@@ -89,16 +91,36 @@ export class SessionManager {
    * them. Sessions created after `kept` (a concurrent sign-in, which evicts on its own) are spared,
    * so two sign-ins racing under a cap of 1 cannot end each other.
    */
-  private async evictBeyondCap(kept: SessionRecord): Promise<number> {
+  protected async evictBeyondCap(kept: SessionRecord): Promise<number> {
     const others = (await this.store.listByUser(kept.userId)).filter((r) => r.id !== kept.id);
     // Newest first: everything past the first maxPerUser − 1 others is the oldest.
     const excess = others.slice(this.maxPerUser - 1).filter((r) => r.createdAt <= kept.createdAt);
     // A few at a time: a user over the cap by thousands (sessions from before it existed) must not
     // flood a shared store connection.
     for (let at = 0; at < excess.length; at += EVICT_BATCH) {
-      await Promise.all(excess.slice(at, at + EVICT_BATCH).map((r) => this.store.delete(r.id)));
+      await Promise.all(excess.slice(at, at + EVICT_BATCH).map((r) => this.end(r)));
     }
     return excess.length;
+  }
+
+  /** Ends one stored session (cap eviction). Cookie mode also puts it on the revocation list. */
+  protected async end(record: SessionRecord): Promise<void> {
+    await this.store.delete(record.id);
+  }
+
+  /**
+   * The live session for the session cookie's value, and in cookie mode the new value to send
+   * back when it changed (idle expiry slid, claims re-checked, sealed under a newer key). Server
+   * mode never re-issues: the token stays, the store slides.
+   */
+  async resolveCookie(value: string | undefined): Promise<{ record: SessionRecord; reissue?: string } | null> {
+    const record = await this.resolve(value);
+    return record ? { record } : null;
+  }
+
+  /** Cookie mode: the cookie value for a changed session (new provider-token expiry after a refresh). Server mode: undefined, the store has it. */
+  async sealed(_record: SessionRecord): Promise<string | undefined> {
+    return undefined;
   }
 
   /** The live session for a cookie token, sliding its idle expiry; null when absent, malformed, unknown or expired. */

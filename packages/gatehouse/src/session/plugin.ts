@@ -16,6 +16,12 @@ declare module 'fastify' {
     getSession(): Promise<SessionRecord | null>;
     /** True when the request carried a session cookie at all (valid or not). */
     hasSessionCookie(): boolean;
+    /**
+     * The session changed during this request (a token refresh moved the access token's expiry):
+     * in cookie mode the response carries the re-sealed cookie. A no-op in server mode, where the
+     * store already holds the change.
+     */
+    sessionChanged(record: SessionRecord): Promise<void>;
   }
 }
 
@@ -25,6 +31,8 @@ export interface SessionPluginOptions {
 }
 
 const cache = new WeakMap<FastifyRequest, Promise<SessionRecord | null>>();
+/** Cookie mode: the new cookie value a request's response must carry (slid, re-checked, re-keyed, refreshed). */
+const reissues = new WeakMap<FastifyRequest, string>();
 
 /** Wires the framework-free session core to Fastify requests. */
 export const sessionPlugin = fp<SessionPluginOptions>(
@@ -32,14 +40,36 @@ export const sessionPlugin = fp<SessionPluginOptions>(
     app.decorateRequest('getSession', function getSession(this: FastifyRequest) {
       let pending = cache.get(this);
       if (!pending) {
-        pending = sessions.resolve(cookie.readFrom(requestCookies(this)));
+        pending = sessions.resolveCookie(cookie.readFrom(requestCookies(this))).then((resolved) => {
+          if (resolved?.reissue !== undefined) reissues.set(this, resolved.reissue);
+          return resolved?.record ?? null;
+        });
         cache.set(this, pending);
       }
       return pending;
     });
     app.decorateRequest('hasSessionCookie', function hasSessionCookie(this: FastifyRequest) {
-      return cookie.readFrom(requestCookies(this)) !== undefined;
+      const cookies = requestCookies(this);
+      // Cookie mode: a base cookie whose chunks are missing or foreign is a cookie to clear.
+      return sessions.mode === 'cookie' ? cookie.sentBy(cookies) : cookie.readFrom(cookies) !== undefined;
     });
+    app.decorateRequest('sessionChanged', async function sessionChanged(this: FastifyRequest, record: SessionRecord) {
+      const value = await sessions.sealed(record);
+      if (value !== undefined) reissues.set(this, value);
+    });
+    if (sessions.mode === 'cookie') {
+      app.addHook('onSend', async (request, reply, payload) => {
+        const value = reissues.get(request);
+        if (value === undefined) return payload;
+        // A route that wrote the session cookie itself (sign-in, sign-out, revoke) has the last word.
+        if (!writesSessionCookie(reply.getHeader('set-cookie'), cookie.name)) {
+          const session = await request.getSession();
+          const maxAge = session && cookie.persistent ? sessions.remainingSeconds(session) : undefined;
+          reply.header('set-cookie', cookie.write(value, maxAge, requestCookies(request)));
+        }
+        return payload;
+      });
+    }
   },
   { name: 'gatehouse-session', fastify: '5.x' },
 );
@@ -55,6 +85,11 @@ export async function requireSession(
 ): Promise<SessionRecord> {
   const session = await request.getSession();
   if (session) return session;
-  if (request.hasSessionCookie()) reply.header('set-cookie', cookie.clear());
+  if (request.hasSessionCookie()) reply.header('set-cookie', cookie.clearAll(requestCookies(request)));
   throw new GatehouseError('unauthenticated');
+}
+
+function writesSessionCookie(header: ReturnType<FastifyReply['getHeader']>, name: string): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [String(header)];
+  return values.some((v) => String(v).startsWith(`${name}=`));
 }

@@ -89,9 +89,12 @@ export async function login(gw: TestGateway, username = 'alice', password = PASS
 
 /** The `name=value` of the Set-Cookie for the session cookie. */
 export function sessionCookieFrom(res: LightMyRequestResponse): string {
-  const header = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-gatehouse='));
+  const all = [res.headers['set-cookie'] ?? []].flat();
+  const header = all.find((c) => c.startsWith('__Host-gatehouse='));
   if (!header) throw new Error('no session cookie set');
-  return header.split(';', 1)[0] as string;
+  // Cookie mode splits a large session into `__Host-gatehouse-c<n>` parts: the browser sends them all.
+  const parts = all.filter((c) => /^__Host-gatehouse-c[1-9]=[^;]/.test(c)).map((c) => c.split(';', 1)[0] as string);
+  return [header.split(';', 1)[0] as string, ...parts].join('; ');
 }
 
 export function setCookies(res: LightMyRequestResponse): string[] {

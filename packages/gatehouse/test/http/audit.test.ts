@@ -35,6 +35,7 @@ const FIELDS: Record<AuditEvent, string[]> = {
   csrf_rejected: ['reason'],
   cross_site_rejected: [],
   token_refresh: ['outcome', 'userId', 'sessionId'],
+  session_cookie_too_large: ['userId', 'provider', 'bytes'],
 };
 
 /** A pino logger writing into memory, with the gateway's own request serializer (as in production). */
