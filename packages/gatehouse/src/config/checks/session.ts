@@ -19,6 +19,12 @@ export function checkSessionTimeouts(c: PartialConfig): ConfigProblem[] {
     const message = `${formatDuration(session.absoluteTimeout)} exceeds 400 days, the longest cookie lifetime browsers allow (RFC 6265bis §4.1.2.2). Set it to "400d" or less.`;
     problems.push({ key: 'session.absoluteTimeout', message });
   }
+  // Cookie mode slides the stored session (the registry) only when it revalidates: a revalidation
+  // interval past the idle timeout would let the registry expire under a session in active use.
+  if (session && session.mode === 'cookie' && session.revalidateEvery * 2 > session.idleTimeout) {
+    const message = `${formatDuration(session.revalidateEvery)} is more than half of session.idleTimeout (${formatDuration(session.idleTimeout)}): in cookie mode the stored session is kept alive by these checks. Set it to at most ${formatDuration(Math.floor(session.idleTimeout / 2))}.`;
+    problems.push({ key: 'session.revalidateEvery', message });
+  }
   return problems;
 }
 
