@@ -102,7 +102,7 @@ export const BOOT_ERRORS = {
   GH_STORE_OPTIONS_INVALID: 'A store option that is spliced into SQL (PostgreSQL schema, SQLite table name) is not a plain identifier.',
   GH_STORE_OPEN_FAILED: 'A SQLite store file cannot be created or opened.',
   GH_STORE_UNREACHABLE: 'Redis or PostgreSQL did not answer at start-up; the gateway starts anyway and answers 503 store_unavailable until it does.',
-  GH_KEYRING_UNREADABLE: 'The cookie key file (dataDir/keys.json) is not JSON, holds no keys, or holds a malformed key.',
+  GH_KEYRING_UNREADABLE: 'The key ring (dataDir/keys.json, or keys.ring / GATEHOUSE_KEYS__RING) is not JSON, holds no keys, or holds a malformed key.',
   GH_SIGNING_KEYS_UNREADABLE: 'The signing key file of internal tokens (dataDir/signing-keys.json) is not JSON, holds no keys, or holds a malformed key.',
 } as const satisfies Record<`GH_${string}`, string>;
 
