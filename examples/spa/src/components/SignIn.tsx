@@ -8,6 +8,7 @@ const LOGIN_ERRORS: Record<string, string> = {
   login_failed: "The sign-in provider's answer could not be verified. Please try again.",
   login_transaction_invalid: 'That sign-in expired or was already used. Please try again.',
   provider_unavailable: 'The sign-in provider cannot be reached right now.',
+  session_too_large: 'Your account carries more roles or claims than this site can keep. Please tell its operator.',
 };
 
 const ENDED: Record<SignedOutEvent['reason'], string> = {

@@ -13,7 +13,7 @@ import type { LoginTransaction } from './transaction.js';
 /** Why a callback did not sign anyone in: a stable code for the user, a reason for the audit log. */
 export class LoginError extends GatehouseError {
   constructor(
-    code: 'login_transaction_invalid' | 'login_denied' | 'login_failed' | 'provider_unavailable',
+    code: 'login_transaction_invalid' | 'login_denied' | 'login_failed' | 'provider_unavailable' | 'session_too_large',
     readonly reason: string,
     cause?: unknown,
   ) {
@@ -129,6 +129,10 @@ export async function completeLogin(
 /** openid-client's failures, as the user-facing code plus a reason for the log. */
 export function classify(error: unknown): LoginError {
   if (error instanceof LoginError) return error;
+  // Cookie mode: the provider signed the user in, but the claims do not fit the cookie ceiling.
+  if (error instanceof GatehouseError && error.code === 'session_too_large') {
+    return new LoginError('session_too_large', 'the session does not fit session.cookie.maxBytes', error);
+  }
   if (error instanceof GatehouseError && error.code === 'provider_unavailable') {
     return new LoginError('provider_unavailable', 'discovery failed', error);
   }
