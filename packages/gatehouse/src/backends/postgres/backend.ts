@@ -2,8 +2,9 @@ import type { Clock } from '../../clock.js';
 import { createPostgresCoordination } from '../coordination/postgres.js';
 import type { Coordination } from '../coordination/types.js';
 import { BootError } from '../../errors.js';
+import { createCoordinationRevocations } from '../revocations/coordination.js';
 import { createPostgresStore } from '../stores/postgres.js';
-import type { SessionStore } from '../../session/model.js';
+import type { RevocationList, SessionStore } from '../../session/model.js';
 import { openPostgresDatabase, type PostgresOptions } from './pool.js';
 
 /** Options for {@link openPostgresBackend}. */
@@ -16,8 +17,9 @@ export interface PostgresBackendOptions {
 }
 
 /**
- * The session store and coordination over one pool (`session.store` is a `postgres://` URL). The
- * pool ends when both have been closed.
+ * The session store and coordination over one pool (`session.store` is a `postgres://` URL), and
+ * the cookie-mode revocation list as coordination values. The pool ends when the store and the
+ * coordination have been closed.
  *
  * With `migrateOnStart`, the schema is migrated before this resolves. A database that is down at
  * start-up does not stop the gateway (it is reported to `onError` as `GH_STORE_UNREACHABLE`): requests get 503 `store_unavailable` (and `/readyz` fails)
@@ -26,7 +28,7 @@ export interface PostgresBackendOptions {
 export async function openPostgresBackend(
   url: string,
   options: PostgresBackendOptions = {},
-): Promise<{ store: SessionStore; coordination: Coordination }> {
+): Promise<{ store: SessionStore; coordination: Coordination; revocations: RevocationList }> {
   const db = openPostgresDatabase(url, { ...options.postgres, onError: options.onError });
   // A failure is remembered by the pool (not migrated yet) and surfaces on use; see above. It is
   // reported, with the cause of the StoreUnavailableError (refused, authentication, permission).
@@ -36,5 +38,6 @@ export async function openPostgresBackend(
     options.onError?.(new BootError('GH_STORE_UNREACHABLE', message, { cause: error }));
   });
   const common = { db, clock: options.clock, onPurgeError: options.onError };
-  return { store: createPostgresStore(common), coordination: createPostgresCoordination(common) };
+  const coordination = createPostgresCoordination(common);
+  return { store: createPostgresStore(common), coordination, revocations: createCoordinationRevocations({ coordination, clock: options.clock }) };
 }

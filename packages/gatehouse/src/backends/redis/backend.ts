@@ -3,8 +3,9 @@ import { configSchema, type GatehouseConfig } from '../../config/schema.js';
 import { createRedisCoordination } from '../coordination/redis.js';
 import type { Coordination } from '../coordination/types.js';
 import { BootError } from '../../errors.js';
+import { createCoordinationRevocations } from '../revocations/coordination.js';
 import { createRedisStore } from '../stores/redis.js';
-import type { SessionStore } from '../../session/model.js';
+import type { RevocationList, SessionStore } from '../../session/model.js';
 import { openRedisConnection } from './connection.js';
 import { parseRedisUrl } from '../../config/redis-url.js';
 
@@ -27,8 +28,8 @@ export interface RedisBackendOptions {
 
 /**
  * The session store and coordination over one Redis connection (`session.store` is a redis URL
- * in any of its forms). Waits for the first connection at most `redis.connectTimeout`, and never
- * fails for want of Redis (it reports `GH_STORE_UNREACHABLE` to `onError`): until it answers, requests get 503 `store_unavailable` and `/readyz`
+ * in any of its forms), and the cookie-mode revocation list as coordination values.
+ * Waits for the first connection at most `redis.connectTimeout`, and never fails for want of Redis (it reports `GH_STORE_UNREACHABLE` to `onError`): until it answers, requests get 503 `store_unavailable` and `/readyz`
  * fails, and service resumes by itself when it does, without a restart.
  * The connection closes when both the store and the coordination have been closed.
  *
@@ -38,7 +39,7 @@ export interface RedisBackendOptions {
 export async function openRedisBackend(
   url: string,
   options: RedisBackendOptions = {},
-): Promise<{ store: SessionStore; coordination: Coordination }> {
+): Promise<{ store: SessionStore; coordination: Coordination; revocations: RevocationList }> {
   const parsed = parseRedisUrl(url);
   if ('problem' in parsed) throw new BootError('GH_STORE_URL_INVALID', `redis session store: ${parsed.problem}.`);
   const redis = options.redis ?? DEFAULT_REDIS_OPTIONS;
@@ -55,8 +56,10 @@ export async function openRedisBackend(
     options.onError?.(new BootError('GH_STORE_UNREACHABLE', message));
   }
   const common = { connection, ...(options.clock ? { clock: options.clock } : {}) };
+  const coordination = createRedisCoordination({ ...common, ...(options.onError ? { onError: options.onError } : {}) });
   return {
     store: createRedisStore(common),
-    coordination: createRedisCoordination({ ...common, ...(options.onError ? { onError: options.onError } : {}) }),
+    coordination,
+    revocations: createCoordinationRevocations({ coordination, ...(options.clock ? { clock: options.clock } : {}) }),
   };
 }

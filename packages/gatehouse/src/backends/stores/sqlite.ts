@@ -3,6 +3,7 @@ import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../../clock.js';
 import { BootError, StoreUnavailableError } from '../../errors.js';
 import { assembleRecord, type RecordRest, restOf } from './record-parts.js';
+import { createSqliteRevocations, type SqliteRevocationList } from '../revocations/sqlite.js';
 import { isLive, type SessionRecord, type SessionStore } from '../../session/model.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 
@@ -26,6 +27,8 @@ export interface SqliteStoreOptions {
 export interface SqliteSessionStore extends SessionStore {
   /** Delete every expired row now, in small batches. Returns how many rows were deleted. */
   purgeExpired(): number;
+  /** The cookie-mode revocation list in this store's database, over its connection (so `:memory:` works too); one per store, closed with it. */
+  revocations(): SqliteRevocationList;
 }
 
 interface Row {
@@ -108,6 +111,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
   });
 
   let closed = false;
+  let revocations: SqliteRevocationList | undefined;
 
   /*
    * Read cache: parsed, frozen records by id, so the per-request read is a map lookup. It stays
@@ -277,10 +281,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      await revocations?.close();
       db.close();
     },
 
     purgeExpired,
+
+    revocations() {
+      return guard(() => (revocations ??= createSqliteRevocations({ db, guard, clock, purgeIntervalMs: options.purgeIntervalMs, onPurgeError: options.onPurgeError })));
+    },
   };
 }
 
