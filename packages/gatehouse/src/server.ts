@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import { registerAuthScope } from './compose/auth-scope.js';
+import { createSessions, type SessionEvents } from './compose/sessions.js';
 import { systemClock } from './clock.js';
 import type { GatehouseConfig } from './config/schema.js';
-import { SessionCookie } from './cookies/session-cookie.js';
 import { registerCsrf } from './csrf/hook.js';
 import { createAudit } from './http/audit.js';
 import { createApp } from './http/app.js';
@@ -11,13 +10,13 @@ import { devCorsOrigins, registerDevCors } from './http/cors.js';
 import { registerHealthRoutes } from './http/health.js';
 import { securityHeaders } from './http/security-headers.js';
 import { clientAddressResolver, compileTrustProxy } from './http/trust-proxy.js';
-import { loadOrCreateKeyRing } from './keys/keyring.js';
+import { openKeyRing } from './keys/open.js';
 import { auditMetrics, createGatewayMetrics, registerMetrics } from './metrics/index.js';
-import { SessionManager } from './session/manager.js';
 import { createSessionGuard } from './session/guard.js';
 import { sessionPlugin } from './session/plugin.js';
 import { registerStaticContent, spaReservedPrefixes } from './static/mount.js';
 import { createMemoryCoordination } from './backends/coordination/memory.js';
+import { createMemoryRevocations } from './backends/revocations/index.js';
 import { openSessionBackend } from './backends/stores/index.js';
 import { createLocalAccounts } from './local/service.js';
 import { createProviders } from './oidc/providers.js';
@@ -42,7 +41,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   // operator sees why /readyz says not ready. The logger exists once the app does (below).
   let storeError: (error: unknown) => void = () => {};
   const backend = deps.store
-    ? { store: deps.store, coordination: deps.coordination ?? createMemoryCoordination({ clock }) }
+    ? { store: deps.store, coordination: deps.coordination ?? createMemoryCoordination({ clock }), revocations: createMemoryRevocations({ clock }) }
     : await openSessionBackend(config.session.store, {
         clock,
         redis: config.redis,
@@ -55,26 +54,20 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   if (deps.coordination && backend.coordination !== deps.coordination) await backend.coordination.close();
   // Observability (issue 5): no-op unless `metrics.enabled`; the store comes back timed when it is.
   const { metrics, store: observedStore } = createGatewayMetrics(config, store);
-  const keys = deps.keys ?? loadOrCreateKeyRing(join(config.dataDir, 'keys.json'));
+  const keys = deps.keys ?? openKeyRing(config, { clock });
   const local =
     deps.local ?? (config.local.enabled ? createLocalAccounts(config, clock, undefined, coordination) : undefined);
-  const sessions = new SessionManager({
-    store: observedStore,
-    clock,
-    idleTimeout: config.session.idleTimeout,
-    absoluteTimeout: config.session.absoluteTimeout,
-    maxPerUser: config.session.maxPerUser,
-  });
   const headers = securityHeaders(config, config.publicOrigin.startsWith('https:'));
   const c = config.session.cookie;
-  const cookie = new SessionCookie({
-    name: c.name,
-    sameSite: c.sameSite,
-    secure: c.secure,
-    httpOnly: c.httpOnly,
-    path: c.path,
-    domain: c.domain,
-    maxAgeSeconds: c.persistent ? Math.floor(config.session.absoluteTimeout / 1000) : undefined,
+  // Audit events of the session core (no request at hand); the logger exists once the app does.
+  let sessionEvent: SessionEvents['onTooLarge'] = () => {};
+  const { sessions, cookie } = createSessions(config, {
+    store: observedStore,
+    revocations: backend.revocations,
+    clock,
+    keys,
+    local,
+    onTooLarge: (fields) => sessionEvent(fields),
   });
 
   const trustProxy = compileTrustProxy(config.trustProxy);
@@ -89,6 +82,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
   });
   const app = createApp(config, { headers, trustProxy, logger: deps.logger, https: deps.https });
   const audit = createAudit(app.log, auditMetrics(metrics));
+  sessionEvent = (fields) => audit.background('session_cookie_too_large', fields);
   storeError = (error) => app.log.warn({ err: error }, `session store: ${error instanceof Error ? error.message : String(error)}`);
   const signingKeys = deps.signingKeys ?? (await openInternalSigningKeys(config));
   const devOrigins = devCorsOrigins(config);
@@ -188,6 +182,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     async close() {
       await app.close();
       await metricsListener?.close();
+      await backend.revocations.close();
       await store.close();
       await coordination.close();
       await local?.close();
