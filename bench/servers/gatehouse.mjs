@@ -7,6 +7,8 @@
 //   BENCH_REDIS_PREFIX  redis.keyPrefix (with a Redis store)
 //   BENCH_DATA_DIR  a fresh temporary directory (keys.json lives there)
 //   BENCH_USERNAME, BENCH_PASSWORD  the one local account to create
+//   BENCH_SESSION_MODE  "server" (default) or "cookie" (session.mode: the sealed session in the
+//                   cookie, the store as registry and revocation list)
 //
 // Plain HTTP on loopback (mode "development", listen.tls false) so TLS cost does not blur the
 // comparison with the plain-HTTP baseline; logLevel "warn" so there are no per-request logs.
@@ -36,7 +38,7 @@ const config = resolveConfig(
     publicOrigin,
     dataDir,
     listen: { host: '127.0.0.1', port, tls: false },
-    session: { store },
+    session: { store, ...(process.env.BENCH_SESSION_MODE ? { mode: process.env.BENCH_SESSION_MODE } : {}) },
     local: { enabled: true, store: store.startsWith('redis') ? 'memory' : store },
     ...(process.env.BENCH_REDIS_PREFIX ? { redis: { keyPrefix: process.env.BENCH_REDIS_PREFIX } } : {}),
     logLevel: 'warn',
