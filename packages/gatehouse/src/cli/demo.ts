@@ -11,6 +11,7 @@ import { startDemoProvider } from '../demo/provider.js';
 import type { Gatehouse } from '../server.js';
 import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
 import { startGatehouse, waitForShutdown } from '../start.js';
+import { type SessionMode, sessionModeFlag, sessionModeLine } from './session-mode-flag.js';
 
 /** The demo's own files (SPA and protected files), shipped with the package. */
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));
@@ -44,6 +45,54 @@ const DEMO_CLIENT_SECRET = randomBytes(24).toString('base64url');
 /** The demo's session timeouts unless `--idle-timeout` / `--absolute-timeout` say otherwise. */
 export const DEMO_SESSION = { idleTimeout: '30m', absoluteTimeout: '12h' } as const;
 
+export const DEMO_USAGE =
+  'gatehouse demo [--port 8443] [--host 127.0.0.1] [--data .gatehouse-demo] [--idle-timeout 30m] [--absolute-timeout 12h] [--session-mode server|cookie]';
+
+/** The schema's default `session.revalidateEvery`, which cookie mode wants at most half the idle timeout. */
+const DEFAULT_REVALIDATE_MS = 5 * 60_000;
+
+/** A flag of `gatehouse demo` the user got wrong: printed with the usage, exit 2. */
+export class DemoUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoUsageError';
+  }
+}
+
+/** The flags of `gatehouse demo`, checked. */
+export interface DemoFlags {
+  port: number;
+  host: string;
+  data: string;
+  session: { idleTimeout: string; absoluteTimeout: string };
+  sessionMode: SessionMode;
+}
+
+/**
+ * `gatehouse demo`'s flags, checked before anything starts.
+ * @throws {DemoUsageError} naming the flag; parseArgs' own errors (`ERR_PARSE_ARGS_*`) for unknown flags.
+ */
+export function demoFlags(args: string[]): DemoFlags {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8443' },
+      host: { type: 'string', default: '127.0.0.1' },
+      data: { type: 'string', default: '.gatehouse-demo' },
+      // Short sessions, to watch the SPA's expiry notice and sign-out (and for the browser tests).
+      'idle-timeout': { type: 'string' },
+      'absolute-timeout': { type: 'string' },
+      'session-mode': { type: 'string', default: 'server' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new DemoUsageError(`--port ${values.port}: not a port number`);
+  const mode = sessionModeFlag(values['session-mode']);
+  if ('problem' in mode) throw new DemoUsageError(mode.problem);
+  const session = demoSession(values['idle-timeout'], values['absolute-timeout']);
+  return { port, host: values.host, data: values.data, session, sessionMode: mode.mode };
+}
+
 /** The demo's configuration: the issue's minimum config, pointed at the shipped demo files. */
 export function demoConfig(options: {
   port: number;
@@ -52,7 +101,10 @@ export function demoConfig(options: {
   issuer?: string;
   api?: string;
   session?: { idleTimeout: string; absoluteTimeout: string };
+  /** `session.mode`; default "server". */
+  sessionMode?: SessionMode;
 }): GatehouseConfig {
+  const session = options.session ?? DEMO_SESSION;
   return resolveConfig(
     {
       publicOrigin: `https://localhost:${options.port}`,
@@ -60,7 +112,7 @@ export function demoConfig(options: {
       listen: { host: options.host, port: options.port, tls: 'self-signed' },
       spa: { root: resolve(DEMO_DIR, 'spa') },
       static: [{ path: '/files', root: resolve(DEMO_DIR, 'files'), protected: true }],
-      session: { ...(options.session ?? DEMO_SESSION) },
+      session: { ...session, mode: options.sessionMode ?? 'server', ...demoRevalidation(options.sessionMode, session.idleTimeout) },
       local: { enabled: true },
       // The demo API is an upstream on its own port: it gets an internal token, never the cookie.
       apis: options.api
@@ -91,20 +143,15 @@ export function demoConfig(options: {
 
 /** `gatehouse demo`: everything embedded, no set-up. Prints what to open and the credentials. */
 export async function runDemo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', default: '8443' },
-      host: { type: 'string', default: '127.0.0.1' },
-      data: { type: 'string', default: '.gatehouse-demo' },
-      // Short sessions, to watch the SPA's expiry notice and sign-out (and for the browser tests).
-      'idle-timeout': { type: 'string' },
-      'absolute-timeout': { type: 'string' },
-    },
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);
-  const session = demoSession(values['idle-timeout'], values['absolute-timeout']);
+  let flags: DemoFlags;
+  try {
+    flags = demoFlags(args);
+  } catch (error) {
+    if (!(error instanceof DemoUsageError) && !isParseArgsError(error)) throw error;
+    process.stderr.write(`gatehouse demo: ${(error as Error).message}\nusage: ${DEMO_USAGE}\n`);
+    return 2;
+  }
+  const { port, session } = flags;
   const publicOrigin = `https://localhost:${port}`;
   // The demo's own OpenID provider, on another loopback port: the federated flow with no set-up.
   const idp = await startDemoProvider({
@@ -114,7 +161,7 @@ export async function runDemo(args: string[]): Promise<number> {
     postLogoutRedirectUris: [`${publicOrigin}/`],
     accounts: [{ sub: 'grace', name: 'Grace Hopper', email: 'grace@demo.test', emailVerified: true, roles: ['user'] }],
   });
-  const dataDir = resolve(values.data);
+  const dataDir = resolve(flags.data);
   // The demo API upstream verifies tokens against the gateway's JWKS over HTTPS, trusting the
   // demo's own certificate (generated here first, then reused by the gateway).
   const tls = await loadOrCreateSelfSigned(dataDir);
@@ -123,7 +170,7 @@ export async function runDemo(args: string[]): Promise<number> {
     DEMO_API_JWKS_URL: `https://127.0.0.1:${port}/.well-known/jwks.json`,
     DEMO_API_CA_FILE: tls.certFile,
   });
-  const config = demoConfig({ port, host: values.host, dataDir, issuer: idp.issuer, api: api.origin, session });
+  const config = demoConfig({ port, host: flags.host, dataDir, issuer: idp.issuer, api: api.origin, session, sessionMode: flags.sessionMode });
   const gatehouse = await startGatehouse(config);
   const password = await resetDemoUser(gatehouse);
   process.stdout.write(
@@ -143,6 +190,7 @@ export async function runDemo(args: string[]): Promise<number> {
       `  Gatehouse's internal token against ${config.publicOrigin}/.well-known/jwks.json.`,
       '',
       `Sessions end after ${session.idleTimeout} unused or ${session.absoluteTimeout} after sign-in (--idle-timeout, --absolute-timeout).`,
+      sessionModeLine(config),
       `Data (SQLite, keys, certificate): ${config.dataDir}`,
       'Stop with Ctrl+C.',
       '',
@@ -160,12 +208,28 @@ export async function runDemo(args: string[]): Promise<number> {
  */
 function demoSession(idle: string | undefined, absolute: string | undefined): { idleTimeout: string; absoluteTimeout: string } {
   for (const [flag, value] of [['--idle-timeout', idle], ['--absolute-timeout', absolute]] as const) {
-    if (value !== undefined && parseDuration(value) === null) throw new Error(`${flag} ${value}: not a duration (e.g. 30s, 5m, 12h)`);
+    if (value !== undefined && parseDuration(value) === null) throw new DemoUsageError(`${flag} ${value}: not a duration (e.g. 30s, 5m, 12h)`);
   }
   const absoluteTimeout = absolute ?? DEMO_SESSION.absoluteTimeout;
   const idleTimeout =
     idle ?? ((parseDuration(absoluteTimeout) as number) < (parseDuration(DEMO_SESSION.idleTimeout) as number) ? absoluteTimeout : DEMO_SESSION.idleTimeout);
   return { idleTimeout, absoluteTimeout };
+}
+
+/**
+ * Cookie mode keeps the stored session alive only at its checks, so config validation wants
+ * `revalidateEvery` at most half the idle timeout: with a short `--idle-timeout` the demo checks
+ * that much more often instead of refusing to start. Server mode has nothing to set.
+ */
+function demoRevalidation(mode: SessionMode | undefined, idleTimeout: string): { revalidateEvery?: string } {
+  if (mode !== 'cookie') return {};
+  const half = Math.floor((parseDuration(idleTimeout) as number) / 2);
+  return half < DEFAULT_REVALIDATE_MS ? { revalidateEvery: `${Math.max(1, half)}ms` } : {};
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 /** A fresh random password for the demo user on every start, printed once. */

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { readConfigFile, resolveConfig } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { type SessionMode, sessionModeFlag } from './session-mode-flag.js';
 
 /**
  * `gatehouse dev`'s configuration: built from its flags, or a `--config` file with the flags laid
@@ -18,6 +19,8 @@ export interface DevFlags {
   host?: string | undefined;
   data?: string | undefined;
   config?: string | undefined;
+  /** `--session-mode server|cookie`: `session.mode`. */
+  sessionMode?: string | undefined;
 }
 
 /** A flag the user got wrong: the CLI prints it and exits 2. */
@@ -53,6 +56,12 @@ function parseApiFlag(value: string): { path: string; upstream: string } {
   return { path: value.slice(0, eq), upstream: value.slice(eq + 1) };
 }
 
+function parseSessionMode(value: string): SessionMode {
+  const parsed = sessionModeFlag(value);
+  if ('problem' in parsed) throw new DevUsageError(parsed.problem);
+  return parsed.mode;
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new DevUsageError(`--port ${value}: not a port number (1-65535), e.g. --port 8443`);
@@ -62,9 +71,10 @@ function parsePort(value: string): number {
 /**
  * The resolved configuration of `gatehouse dev`. Without `--config`: HTTPS on
  * https://localhost:PORT with the generated certificate, `spa.upstream`, one API route per
- * `--api` (auth "required", token "none"), local accounts, SQLite in `--data`. With `--config`:
- * that file, in development mode, with only what the flags give replaced (`--api` replaces the
- * route of the same path's upstream, or adds a route).
+ * `--api` (auth "required", token "none"), local accounts, SQLite in `--data`, `session.mode` from
+ * `--session-mode` (default "server"). With `--config`: that file, in development mode, with only
+ * what the flags give replaced (`--api` replaces the route of the same path's upstream, or adds a
+ * route; `--session-mode` sets `session.mode` and nothing else of `session`).
  *
  * @throws {DevUsageError} for a wrong or missing flag (every problem a flag caused, named by the flag).
  * @throws {ConfigError} for problems of the `--config` file itself.
@@ -73,6 +83,7 @@ export function devConfig(flags: DevFlags, env: Record<string, string | undefine
   const apis = flags.api.map(parseApiFlag);
   const port = flags.port === undefined ? undefined : parsePort(flags.port);
   if (flags.host !== undefined && flags.host.trim() === '') throw new DevUsageError('--host: give an address, e.g. --host 127.0.0.1');
+  const sessionMode = flags.sessionMode === undefined ? undefined : parseSessionMode(flags.sessionMode);
   // Flag values are relative to the working directory, the file's to the file.
   const dataDir = flags.data === undefined ? undefined : resolve(flags.data);
   /** Which flag each configuration key came from, to name it in problems. */
@@ -115,6 +126,11 @@ export function devConfig(flags: DevFlags, env: Record<string, string | undefine
   if (port !== undefined) origins.push({ key: 'listen.port', flag: `--port ${flags.port}` }, { key: 'publicOrigin', flag: `--port ${flags.port}` });
   if (flags.host !== undefined) origins.push({ key: 'listen.host', flag: `--host ${flags.host}` });
   if (flags.data !== undefined) origins.push({ key: 'dataDir', flag: `--data ${flags.data}` });
+  if (sessionMode !== undefined) {
+    // Only the mode: the file's store, timeouts and revalidateEvery stay as written.
+    input.session = { ...(isObject(input.session) ? input.session : {}), mode: sessionMode };
+    origins.push({ key: 'session.mode', flag: `--session-mode ${flags.sessionMode}` });
+  }
 
   const spa = isObject(input.spa) ? { ...input.spa } : {};
   if (flags.upstreamSpa !== undefined) {

@@ -5,15 +5,17 @@ import type { GatehouseConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { loadOrCreateSelfSigned } from '../tls/self-signed.js';
 import { type DevFlags, DevUsageError, devConfig } from './dev-config.js';
+import { sessionModeLine } from './session-mode-flag.js';
 import { startGatehouse, waitForShutdown } from '../start.js';
 
 export const DEV_USAGE =
-  'gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--host 127.0.0.1] [--data .gatehouse-dev] [--config FILE]';
+  'gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--host 127.0.0.1] [--data .gatehouse-dev] [--session-mode server|cookie] [--config FILE]';
 
 /** Where `gatehouse dev` (without `--config`) writes the configuration it runs, for `gatehouse users … --config`. */
 export const DEV_CONFIG_FILE = 'gatehouse.dev.json';
 
-function parseDevArgs(args: string[]): DevFlags {
+/** The flags of `gatehouse dev` as given; {@link devConfig} checks their values. Throws parseArgs' own errors (`ERR_PARSE_ARGS_*`) for unknown flags. */
+export function parseDevArgs(args: string[]): DevFlags {
   const { values } = parseArgs({
     args,
     options: {
@@ -23,6 +25,7 @@ function parseDevArgs(args: string[]): DevFlags {
       host: { type: 'string' },
       data: { type: 'string' },
       config: { type: 'string', short: 'c' },
+      'session-mode': { type: 'string' },
     },
   });
   return {
@@ -32,6 +35,7 @@ function parseDevArgs(args: string[]): DevFlags {
     host: values.host,
     data: values.data,
     config: values.config,
+    sessionMode: values['session-mode'],
   };
 }
 
@@ -92,7 +96,7 @@ export function banner(config: GatehouseConfig, configFile: string, certFile: st
   ];
   const lines = ['', `Gatehouse dev is running: open ${config.publicOrigin}/`, '', ...routes, ''];
   if (certFile !== undefined) lines.push(...trustInstructions(certFile), '');
-  lines.push('No CORS configuration is needed: the SPA and the API share this origin.', '');
+  lines.push('No CORS configuration is needed: the SPA and the API share this origin.', '', sessionModeLine(config), '');
   if (config.local.enabled) {
     lines.push('Sign in with a local account; create one with', `  npx gatehouse users add alice --config ${configFile}`);
   } else {

@@ -10,9 +10,9 @@ const HELP = `gatehouse — a Backend-for-Frontend security gateway for single-p
 
 Usage:
   gatehouse demo [--port 8443] [--data DIR] [--idle-timeout 30m] [--absolute-timeout 12h]
-                                                 everything embedded: demo SPA, demo user, HTTPS
+                 [--session-mode server|cookie]  everything embedded: demo SPA, demo user, HTTPS
   gatehouse dev --upstream-spa URL [--api PATH=URL]... [--port 8443] [--config FILE]
-                                                 HTTPS in front of your dev server (HMR too) and API
+                 [--session-mode server|cookie]  HTTPS in front of your dev server (HMR too) and API
   gatehouse start --config FILE                  run the gateway
   gatehouse config check --config FILE           validate a config, print every problem
   gatehouse users add|list|remove|passwd ... --config FILE
