@@ -3,6 +3,7 @@ import { createSessionStore } from '../../src/backends/stores/index.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 import type { SessionStore } from '../../src/session/model.js';
 import { login, SAME_ORIGIN, testClock, testGateway, type TestGateway } from '../helpers/gateway.js';
+import { SESSION_MODES, withMode } from '../helpers/session-modes.js';
 
 let gw: TestGateway;
 afterEach(async () => gw?.close());
@@ -57,9 +58,10 @@ describe('malformed URLs', () => {
   });
 });
 
-describe('CORS', () => {
+// Cross-origin reads of a signed-in session: both session modes.
+describe.each(SESSION_MODES)('CORS (session mode %s)', (mode) => {
   it('is off by default: no Access-Control-* header for any origin, preflight included', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     for (const origin of ['https://evil.example', 'https://gatehouse.test', 'null']) {
       const get = await gw.inject({ method: 'GET', url: '/auth/session', headers: { origin, cookie } });
@@ -75,7 +77,7 @@ describe('CORS', () => {
   });
 
   it('in development, answers only the exact origins of the allowlist', async () => {
-    gw = await testGateway({ cors: { allowOrigins: ['http://localhost:5173'] } });
+    gw = await testGateway(withMode(mode, { cors: { allowOrigins: ['http://localhost:5173'] } }));
     const ok = await gw.inject({ method: 'OPTIONS', url: '/auth/logout', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
     expect(ok.statusCode).toBe(204);
     expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:5173');
@@ -86,7 +88,7 @@ describe('CORS', () => {
   });
 
   it('in development, the allowlisted origin may read the session and post with the header — and only it', async () => {
-    gw = await testGateway({ cors: { allowOrigins: ['http://localhost:5173'] } });
+    gw = await testGateway(withMode(mode, { cors: { allowOrigins: ['http://localhost:5173'] } }));
     const cookie = await login(gw);
     const dev = { origin: 'http://localhost:5173', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors', cookie };
     expect((await gw.inject({ method: 'GET', url: '/auth/session', headers: dev })).statusCode).toBe(200);
@@ -99,14 +101,14 @@ describe('CORS', () => {
   });
 
   it('without an allowlist, a dev-server origin is cross-site like any other', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     const res = await gw.inject({ method: 'GET', url: '/auth/session', headers: { origin: 'http://localhost:5173', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors', cookie } });
     expect(res.statusCode).toBe(403);
   });
 });
 
-describe('fail closed', () => {
+describe.each(SESSION_MODES)('fail closed (session mode %s)', (mode) => {
   it('a store outage is a 503 store_unavailable for session routes and protected files, never anonymous', async () => {
     const real = createSessionStore('memory', { clock: testClock() });
     let down = false;
@@ -119,20 +121,41 @@ describe('fail closed', () => {
       get: guarded('get'), set: guarded('set'), update: guarded('update'), touch: guarded('touch'), delete: guarded('delete'),
       deleteByUser: guarded('deleteByUser'), listByUser: guarded('listByUser'), ping: guarded('ping'), close: () => real.close(),
     };
-    gw = await testGateway({}, { store: flaky });
+    gw = await testGateway(withMode(mode), { store: flaky });
     const cookie = await login(gw);
     down = true;
-    for (const url of ['/auth/session', '/auth/sessions', '/files/report.txt', '/readyz']) {
-      const res = await gw.inject({ method: 'GET', url, headers: { cookie } });
+    const expectOutage = (res: { statusCode: number; body: string; json(): { error: string } }, url: string) => {
       expect(res.statusCode, url).toBe(503);
       expect(res.json().error, url).toBe('store_unavailable');
       expect(res.body).not.toContain('PROTECTED-REPORT');
+    };
+    const logoutKeepsCookie = async () => {
+      // Logout during the outage keeps the cookie: the session is not ended, so the browser can retry.
+      const logout = await gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
+      expect(logout.statusCode).toBe(503);
+      expect(logout.headers['retry-after']).toBe('2');
+      expect(String(logout.headers['set-cookie'] ?? '')).not.toMatch(/__Host-gatehouse=;/);
+    };
+    if (mode === 'server') {
+      for (const url of ['/auth/session', '/auth/sessions', '/files/report.txt', '/readyz']) {
+        expectOutage(await gw.inject({ method: 'GET', url, headers: { cookie } }), url);
+      }
+    } else {
+      // The trade-off of cookie mode (docs: session.mode): within revalidateEvery a request reads no
+      // session record, so the cookie alone serves; what needs the store still fails closed.
+      for (const url of ['/auth/session', '/files/report.txt']) {
+        expect((await gw.inject({ method: 'GET', url, headers: { cookie } })).statusCode, url).toBe(200);
+      }
+      for (const url of ['/auth/sessions', '/readyz']) expectOutage(await gw.inject({ method: 'GET', url, headers: { cookie } }), url);
+      // The session resolves without the store here; its revocation must not half-happen.
+      await logoutKeepsCookie();
+      // Past revalidateEvery the cookie must be checked against the registry: no store, no session.
+      gw.clock.advance(5 * 60_000);
+      for (const url of ['/auth/session', '/files/report.txt']) {
+        expectOutage(await gw.inject({ method: 'GET', url, headers: { cookie } }), url);
+      }
     }
-    // Logout during the outage keeps the cookie: the session is not ended, so the browser can retry.
-    const logout = await gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
-    expect(logout.statusCode).toBe(503);
-    expect(logout.headers['retry-after']).toBe('2');
-    expect(String(logout.headers['set-cookie'] ?? '')).not.toMatch(/__Host-gatehouse=;/);
+    await logoutKeepsCookie();
     const loginDuringOutage = await gw.inject({ method: 'POST', url: '/auth/login', headers: SAME_ORIGIN, payload: { username: 'alice', password: 'correct horse battery staple' } });
     expect(loginDuringOutage.statusCode).toBe(503);
     // The public SPA keeps being served, and the same cookie works when the store returns.

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { login, PASSWORD, SAME_ORIGIN, sessionCookieFrom, testGateway, type TestGateway } from '../helpers/gateway.js';
+import { SESSION_MODES, withMode } from '../helpers/session-modes.js';
 
 let gw: TestGateway;
 afterEach(async () => gw?.close());
@@ -10,9 +11,10 @@ async function alive(cookie: string): Promise<boolean> {
   return (await gw.inject({ method: 'GET', url: '/auth/session', headers: { ...SAME_ORIGIN, cookie } })).statusCode === 200;
 }
 
-describe('POST /auth/password', () => {
+// Ending the other sessions is revocation, which each session mode does its own way: both modes.
+describe.each(SESSION_MODES)('POST /auth/password (session mode %s)', (mode) => {
   it('changes the password, ends every other session, and re-issues the current one under a new id', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const laptop = await login(gw);
     const phone = await login(gw);
     const bob = await login(gw, 'bob');
@@ -36,7 +38,7 @@ describe('POST /auth/password', () => {
   });
 
   it('refuses a wrong current password and a weak new one, changing nothing', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     const other = await login(gw);
     const wrong = await gw.inject({ method: 'POST', url: '/auth/password', headers: { ...SAME_ORIGIN, cookie }, payload: { currentPassword: 'nope', newPassword: NEW_PASSWORD } });
@@ -51,7 +53,7 @@ describe('POST /auth/password', () => {
   });
 
   it('needs a session and the CSRF header', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     const anonymous = await gw.inject({ method: 'POST', url: '/auth/password', headers: SAME_ORIGIN, payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
     expect(anonymous.statusCode).toBe(401);

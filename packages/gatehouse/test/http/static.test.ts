@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { login, SAME_ORIGIN, testGateway, type TestGateway } from '../helpers/gateway.js';
+import { SESSION_MODES, withMode } from '../helpers/session-modes.js';
 
 let gw: TestGateway;
 afterEach(async () => gw?.close());
@@ -87,9 +88,11 @@ describe('SPA hosting', () => {
   });
 });
 
-describe('protected static paths', () => {
+// Access to protected files is decided by the session cookie (and the roles it carries in cookie
+// mode): both session modes. The SPA tests above attack paths, not the session: once.
+describe.each(SESSION_MODES)('protected static paths (session mode %s)', (mode) => {
   it('serve files only with a session, private and uncached', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     const res = await gw.inject({ method: 'GET', url: '/files/report.txt', headers: { cookie, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
     expect(res.statusCode).toBe(200);
@@ -100,7 +103,7 @@ describe('protected static paths', () => {
   });
 
   it('answer a fetch/XHR/img without a session with 401 JSON', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     for (const headers of [{ ...SAME_ORIGIN }, { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' }, {}]) {
       const res = await gw.inject({ method: 'GET', url: '/files/report.txt', headers });
       expect(res.statusCode).toBe(401);
@@ -112,7 +115,7 @@ describe('protected static paths', () => {
   });
 
   it('redirect a navigation without a session to the login page with a same-origin returnTo', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const res = await gw.inject({ method: 'GET', url: '/files/report.txt?x=1', headers: NAV });
     expect(res.statusCode).toBe(302);
     expect(res.headers.location).toBe('/?returnTo=%2Ffiles%2Freport.txt%3Fx%3D1');
@@ -123,7 +126,7 @@ describe('protected static paths', () => {
   });
 
   it('enforce roles: 403 for a user without the role, 200 with it', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const alice = await login(gw, 'alice');
     const bob = await login(gw, 'bob');
     const denied = await gw.inject({ method: 'GET', url: '/admin/payroll.txt', headers: { cookie: alice } });
@@ -136,7 +139,7 @@ describe('protected static paths', () => {
   });
 
   it('stop serving after logout and after the idle timeout', async () => {
-    gw = await testGateway();
+    gw = await testGateway(withMode(mode));
     const cookie = await login(gw);
     expect((await gw.inject({ method: 'GET', url: '/files/report.txt', headers: { cookie } })).statusCode).toBe(200);
     gw.clock.advance(31 * 60_000);
