@@ -17,8 +17,8 @@ Usage:
   gatehouse config check --config FILE           validate a config, print every problem
   gatehouse users add|list|remove|passwd ... --config FILE
                                                  local accounts (--password-stdin for scripts)
-  gatehouse keys generate|rotate|list --config FILE
-                                                 the key ring (anti-forgery token keys)
+  gatehouse keys generate|rotate|list|export --config FILE
+                                                 the key ring (cookies, anti-forgery tokens, sealed tokens)
   gatehouse migrate --config FILE                create or upgrade the PostgreSQL schema
   gatehouse --version
 
