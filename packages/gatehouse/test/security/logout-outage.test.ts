@@ -5,6 +5,9 @@
  * until it expires. The gateway keeps the cookie and answers 503 `store_unavailable` with
  * `Retry-After`; when the store is back the same logout ends the session.
  *
+ * Both session modes: in cookie mode the cookie is the session, and the revocation list (a
+ * coordination value on the same Redis) is what logout must write before the cookie may go.
+ *
  * Each test runs its own redis-server (test/helpers/redis-server.ts; never the shared one on
  * 6379), takes it down in a different way, and talks to a listening gateway over real sockets.
  *
@@ -14,13 +17,14 @@
  */
 import { type IncomingHttpHeaders, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { createKeyRing, generateKey } from '../../src/keys/keyring.js';
 import { createGatehouse, type Gatehouse } from '../../src/server.js';
 import { PASSWORD, SAME_ORIGIN, SITE, testConfigInput } from '../helpers/gateway.js';
 import { cli, freePort, type RedisProcess, startRedisServer, until } from '../helpers/redis-server.js';
 import { describeWithRedis, runId } from '../helpers/services.js';
+import { SESSION_MODES, type SessionMode } from '../helpers/session-modes.js';
 
 const COOKIE = '__Host-gatehouse';
 
@@ -63,10 +67,10 @@ afterEach(async () => {
 });
 
 /** A listening gateway on our own Redis (short timeouts, so an outage shows at once), and alice's cookie. */
-async function start(): Promise<{ cookie: string; sessionId: string }> {
+async function start(mode: SessionMode): Promise<{ cookie: string; sessionId: string }> {
   redis = await startRedisServer();
   const input = testConfigInput({
-    session: { store: redis.url, idleTimeout: '30m', absoluteTimeout: '12h' },
+    session: { store: redis.url, idleTimeout: '30m', absoluteTimeout: '12h', mode },
     redis: { keyPrefix: `gh-test:${runId}:logout-outage:${++n}:`, connectTimeout: '500ms', commandTimeout: '500ms' },
   });
   gatehouse = await createGatehouse(resolveConfig(input, { baseDir: SITE, env: {} }), { keys: createKeyRing([generateKey()]), logger: false });
@@ -101,42 +105,44 @@ async function expectLogoutCompletes(cookie: string): Promise<void> {
 }
 
 describeWithRedis('logout during a session store outage', () => {
-  it('OWASP ASVS 5.0 V7.4.1: Redis frozen (SIGSTOP): logout and revoke answer 503 store_unavailable with Retry-After and keep the cookie; after SIGCONT the same logout ends the session', async () => {
-    const { cookie, sessionId } = await start();
-    redis?.pause();
-    expectRetryableRefusal(await call('POST', '/auth/logout', cookie), 'POST /auth/logout');
-    expectRetryableRefusal(await call('DELETE', `/auth/sessions/${sessionId}`, cookie), 'DELETE /auth/sessions/:id');
-    expectRetryableRefusal(await call('DELETE', '/auth/sessions', cookie), 'DELETE /auth/sessions');
-    redis?.resume();
-    await expectLogoutCompletes(cookie);
-  });
+  describe.each(SESSION_MODES)('session mode %s', (mode) => {
+    it('OWASP ASVS 5.0 V7.4.1: Redis frozen (SIGSTOP): logout and revoke answer 503 store_unavailable with Retry-After and keep the cookie; after SIGCONT the same logout ends the session', async () => {
+      const { cookie, sessionId } = await start(mode);
+      redis?.pause();
+      expectRetryableRefusal(await call('POST', '/auth/logout', cookie), 'POST /auth/logout');
+      expectRetryableRefusal(await call('DELETE', `/auth/sessions/${sessionId}`, cookie), 'DELETE /auth/sessions/:id');
+      expectRetryableRefusal(await call('DELETE', '/auth/sessions', cookie), 'DELETE /auth/sessions');
+      redis?.resume();
+      await expectLogoutCompletes(cookie);
+    });
 
-  it('OWASP Session Management Cheat Sheet: Redis demoted to a read-only replica (reads work, the revoke fails): 503, the cookie kept, the session still ends after', async () => {
-    const { cookie, sessionId } = await start();
-    const r = redis as RedisProcess;
-    // A failover that left this node a replica of a master it cannot reach: it keeps serving the
-    // data it has (replica-serve-stale-data) and refuses every write (READONLY).
-    await cli(r.port, 'REPLICAOF', '127.0.0.1', String(await freePort()));
-    expect((await call('GET', '/auth/session', cookie)).status).toBe(200);
+    it('OWASP Session Management Cheat Sheet: Redis demoted to a read-only replica (reads work, the revoke fails): 503, the cookie kept, the session still ends after', async () => {
+      const { cookie, sessionId } = await start(mode);
+      const r = redis as RedisProcess;
+      // A failover that left this node a replica of a master it cannot reach: it keeps serving the
+      // data it has (replica-serve-stale-data) and refuses every write (READONLY).
+      await cli(r.port, 'REPLICAOF', '127.0.0.1', String(await freePort()));
+      expect((await call('GET', '/auth/session', cookie)).status).toBe(200);
 
-    const logout = await call('POST', '/auth/logout', cookie);
-    expectRetryableRefusal(logout, 'POST /auth/logout');
-    // This is the case that mattered: the lookup worked, the revoke did not. The session is live
-    // on the server, and this browser still holds what it takes to end it.
-    expect((await call('GET', '/auth/session', cookie)).status).toBe(200);
-    const revoke = await call('DELETE', `/auth/sessions/${sessionId}`, cookie);
-    expectRetryableRefusal(revoke, 'DELETE /auth/sessions/:id (the current session)');
+      const logout = await call('POST', '/auth/logout', cookie);
+      expectRetryableRefusal(logout, 'POST /auth/logout');
+      // This is the case that mattered: the lookup worked, the revoke did not. The session is live
+      // on the server, and this browser still holds what it takes to end it.
+      expect((await call('GET', '/auth/session', cookie)).status).toBe(200);
+      const revoke = await call('DELETE', `/auth/sessions/${sessionId}`, cookie);
+      expectRetryableRefusal(revoke, 'DELETE /auth/sessions/:id (the current session)');
 
-    await cli(r.port, 'REPLICAOF', 'NO', 'ONE');
-    await expectLogoutCompletes(cookie);
-  });
+      await cli(r.port, 'REPLICAOF', 'NO', 'ONE');
+      await expectLogoutCompletes(cookie);
+    });
 
-  it('RFC 9110 §15.6.4: Redis gone (shut down): logout is refused at once, the cookie kept; after a restart with its data, logout ends the session', async () => {
-    const { cookie } = await start();
-    const r = redis as RedisProcess;
-    await r.shutdownSaving();
-    expectRetryableRefusal(await call('POST', '/auth/logout', cookie), 'POST /auth/logout');
-    await r.start();
-    await expectLogoutCompletes(cookie);
+    it('RFC 9110 §15.6.4: Redis gone (shut down): logout is refused at once, the cookie kept; after a restart with its data, logout ends the session', async () => {
+      const { cookie } = await start(mode);
+      const r = redis as RedisProcess;
+      await r.shutdownSaving();
+      expectRetryableRefusal(await call('POST', '/auth/logout', cookie), 'POST /auth/logout');
+      await r.start();
+      await expectLogoutCompletes(cookie);
+    });
   });
 });
