@@ -14,11 +14,16 @@ import {
   type RefreshAnswer,
   sessionCookiesSet,
 } from '../helpers/hostile-provider.js';
+import { SESSION_MODES, withMode } from '../helpers/session-modes.js';
 
 /**
  * A hostile OpenID provider against a gateway listening on a real socket: every answer below got
  * a session before (issue 11). Each must be refused with the exact code, create no session, store
  * nothing, and say why in exactly one `login_failed` audit line.
+ *
+ * The sign-in checks run once: they refuse before any session exists, the same code in both
+ * session modes. A refresh acts on a live session, so those run in both (in cookie mode the
+ * tokens are in the registry, the cookie holds none, and ending the session is a revocation).
  */
 
 const harnesses: HostileHarness[] = [];
@@ -262,10 +267,10 @@ describe('JWKS refresh (docs/oidc.md): one single-flight refetch per unknown kid
   });
 });
 
-describe('the same checks on refresh (OIDC Core §12.2)', () => {
+describe.each(SESSION_MODES)('the same checks on refresh (OIDC Core §12.2), session mode %s', (mode) => {
   let h: HostileHarness;
   beforeAll(async () => {
-    h = await harness();
+    h = await harness({ overrides: withMode(mode) });
   });
 
   const cases: [string, RefreshAnswer][] = [
@@ -286,6 +291,11 @@ describe('the same checks on refresh (OIDC Core §12.2)', () => {
       expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 401, body: { error: 'unauthenticated', message: 'Sign-in required.' } });
       expect(h.sessionWrites.slice(m.writes)).toEqual([]);
       expect(await h.gw.gatehouse.store.listByUser(`hostile:${sub}`)).toEqual([]);
+      // Ended, not merely refused once: the same cookie replayed is no session and asks the provider nothing.
+      const tokenRequests = h.idp.tokenRequests.length;
+      const replay = await h.request({ method: 'GET', url: '/auth/session', headers: { ...SAME_ORIGIN, cookie } });
+      expect(replay.statusCode).toBe(401);
+      expect(h.idp.tokenRequests.length).toBe(tokenRequests);
     });
   }
 });
