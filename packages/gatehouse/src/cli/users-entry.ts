@@ -11,10 +11,16 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
   const config = loadConfig(file);
   const accounts = createAccountStore(config.local.store, { postgres: config.postgres });
   // The same backend the gateway uses, so `passwd` and `remove` end sessions in Redis or PostgreSQL too.
-  const { store: sessions, coordination } = await openSessionBackend(config.session.store, {
+  const { store: sessions, coordination, revocations } = await openSessionBackend(config.session.store, {
     redis: config.redis,
     postgres: config.postgres,
   });
+  // Cookie mode: a session lives in its cookie, so ending it is listing its id as revoked (at once,
+  // on every instance) as well as deleting it. Harmless in server mode: nothing checks the list.
+  const endSessions = async (accountId: string) => {
+    for (const session of await sessions.listByUser(accountId)) await revocations.revoke(session.id, session.expiresAt);
+    await sessions.deleteByUser(accountId);
+  };
   try {
     return await runUsersCommand(rest, {
       accounts,
@@ -22,16 +28,13 @@ export async function runUsersCommandWithConfig(args: string[]): Promise<number>
       stdout: process.stdout,
       stderr: process.stderr,
       // A changed password ends every session of the user (OWASP Session Management).
-      onPasswordChanged: async (accountId) => {
-        await sessions.deleteByUser(accountId);
-      },
+      onPasswordChanged: (accountId) => endSessions(accountId),
       // A removed account must not stay signed in until its sessions expire.
-      onAccountRemoved: async (accountId) => {
-        await sessions.deleteByUser(accountId);
-      },
+      onAccountRemoved: (accountId) => endSessions(accountId),
     });
   } finally {
     await accounts.close();
+    await revocations.close();
     await sessions.close();
     await coordination.close();
   }

@@ -20,6 +20,8 @@ export interface SqliteRevocationsOptions {
   clock?: Clock;
   /** How often expired rows are purged, in ms. Default 60 000. */
   purgeIntervalMs?: number;
+  /** Set for a database that dies with the process (`sqlite::memory:`): see RevocationList.epoch. */
+  epoch?: string | undefined;
   /** Told about a failed background purge (a timer has no caller to throw to). */
   onPurgeError?: (error: unknown) => void;
 }
@@ -102,6 +104,7 @@ export function createSqliteRevocations(options: SqliteRevocationsOptions): Sqli
   timer.unref();
 
   return {
+    ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
     async revoke(id, until) {
       assertUntil(until);
       run(() => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { preparePrivateFile } from './private-file.js';
 import { type Clock, systemClock } from '../../clock.js';
@@ -288,7 +289,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteSessionSto
     purgeExpired,
 
     revocations() {
-      return guard(() => (revocations ??= createSqliteRevocations({ db, guard, clock, purgeIntervalMs: options.purgeIntervalMs, onPurgeError: options.onPurgeError })));
+      return guard(() => (revocations ??= createSqliteRevocations({
+          db,
+          guard,
+          clock,
+          purgeIntervalMs: options.purgeIntervalMs,
+          onPurgeError: options.onPurgeError,
+          // A private in-memory database forgets its revocations with the process, like the memory list.
+          epoch: options.filename === ':memory:' || options.filename === '' ? randomUUID() : undefined,
+        })));
     },
   };
 }

@@ -57,4 +57,4 @@ export const sessionSection = z
     cookie: cookieSchema.prefault({}).describe('The session cookie.'),
   })
   .prefault({})
-  .describe('Server-side sessions.');
+  .describe('Sessions and their cookie.');
