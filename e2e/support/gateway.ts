@@ -68,6 +68,8 @@ export interface DemoOptions {
   idleTimeout?: string;
   /** `--absolute-timeout` (e.g. "8s"). */
   absoluteTimeout?: string;
+  /** `--session-mode`: "server" (the default) or "cookie" (the cookie is the sealed session). */
+  sessionMode?: 'server' | 'cookie';
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<DemoGateway> {
@@ -79,6 +81,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoGateway>
   const args = [BIN, 'demo', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir];
   if (options.idleTimeout) args.push('--idle-timeout', options.idleTimeout);
   if (options.absoluteTimeout) args.push('--absolute-timeout', options.absoluteTimeout);
+  if (options.sessionMode) args.push('--session-mode', options.sessionMode);
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
