@@ -706,6 +706,10 @@ function summarize(servers, runs) {
     const target = TARGETS[s.key];
     const ratio = rps / baseline;
     const judged = target === undefined ? undefined : rps / medianRps(target.of);
+    // Round by round (server and baseline measured back to back), the median of the ratios: a
+    // slow spell of the host that hits one round of both cancels out, which a ratio of medians
+    // over rounds measured minutes apart does not.
+    const paired = (of) => round(median(runs[s.key].map((r, i) => r.requestsPerSec / runs[of][i].requestsPerSec)), 3);
     return {
       server: s.key,
       label: s.label,
@@ -714,6 +718,8 @@ function summarize(servers, runs) {
       p99Ms: round(p99, 3),
       ratio: round(ratio, 3),
       ...(sameWork !== undefined ? { ratioToSameWork: round(rps / sameWork, 3) } : {}),
+      pairedRatio: paired('plain'),
+      ...(sameWork !== undefined ? { pairedRatioToSameWork: paired('samework') } : {}),
       p99Ratio: round(p99 / baselineP99, 2),
       cpuUsPerRequest: medianOrNull(runs[s.key].map((r) => r.cpuUsPerRequest)),
       target: target?.min ?? null,
@@ -765,6 +771,10 @@ function cookieFigures(results) {
     cookieSqliteOverSameWorkCpuUs: diff('cookie-sqlite', 'samework'),
     cookieMemoryVsServerMemoryCpuUs: diff('cookie-memory', 'memory'),
     cookieBytes: Object.fromEntries(results.map((r) => [r.server, r.requestCookieBytes])),
+    pairedRatioToSameWork: Object.fromEntries(results.map((r) => [r.server, r.pairedRatioToSameWork])),
+    cpuRatioToSameWork: Object.fromEntries(
+      results.map((r) => [r.server, r.cpuUsPerRequest && by.samework?.cpuUsPerRequest ? round(by.samework.cpuUsPerRequest / r.cpuUsPerRequest, 3) : null]),
+    ),
   };
 }
 
@@ -774,6 +784,14 @@ function cookieLines(c) {
     `Server CPU per request: same-work − plain = ${us(c.sameWorkOverPlainCpuUs)} (headers, cookie parse, JWE decrypt, lookup); ` +
       `cookie mode − same-work = ${us(c.cookieMemoryOverSameWorkCpuUs)} (memory), ${us(c.cookieSqliteOverSameWorkCpuUs)} (SQLite); ` +
       `cookie mode − server mode (memory) = ${us(c.cookieMemoryVsServerMemoryCpuUs)}.`,
+    '',
+    `Round by round, median of (req/s of the server / req/s of same-work in the same round): ${Object.entries(c.pairedRatioToSameWork)
+      .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`)
+      .join(', ')}.`,
+    '',
+    `By CPU (same-work's CPU µs/request / the server's): ${Object.entries(c.cpuRatioToSameWork)
+      .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`}`)
+      .join(', ')}.`,
     '',
     `Request cookie (name=value) bytes: ${Object.entries(c.cookieBytes)
       .map(([k, v]) => `${k} ${v}`)
