@@ -15,7 +15,7 @@
 // compactDecrypt with a pre-imported CryptoKey instead of raw key bytes, and node:crypto's
 // AES-256-GCM on the same ciphertext, the floor under any JWE library.
 //
-//   node bench/cookie-cost.mjs            ~30 s; writes bench/results/cookie-cost-<date>.{json,md}
+//   node bench/cookie-cost.mjs            ~1 min; writes bench/results/cookie-cost-<date>.{json,md}
 //   BENCH_QUICK=1 node bench/cookie-cost.mjs   a smoke run (short batches)
 //   taskset -c 0 node bench/cookie-cost.mjs    everything on one CPU, as the benchmark server is
 //
@@ -52,8 +52,10 @@ const { sessionView } = await load('auth/view.js');
 /** Values as sent, as Gatehouse reads them (request-cookies.ts). */
 const RAW = { decode: (value) => value };
 const quick = process.env.BENCH_QUICK !== undefined && process.env.BENCH_QUICK !== '' && process.env.BENCH_QUICK !== '0';
-const BATCH_MS = quick ? 40 : 250;
-const BATCHES = quick ? 3 : 9;
+/** What measure() registered, run by measureAll(). */
+const operations = [];
+const BATCH_MS = quick ? 40 : 150;
+const BATCHES = quick ? 3 : 11;
 
 // ---------------------------------------------------------------------------------------------
 // The sessions, made by the real code
@@ -151,11 +153,11 @@ for (const c of cases) {
     ...size,
     requestCookieHeaderBytes: Buffer.byteLength(header),
     us: {
-      seal: await measure(() => seal(keys, 'session-cookie', sealInput)),
-      unseal: await measure(() => unseal(keys, 'session-cookie', c.token)),
-      parseAndRead: await measure(() => cookie.readFrom(parseCookies(header)), { sync: true }),
-      cookieParse: await measure(() => parse(header, RAW), { sync: true }),
-      resolveCookie: await measure(() => sessions.resolveCookie(c.token)),
+      seal: measure(() => seal(keys, 'session-cookie', sealInput)),
+      unseal: measure(() => unseal(keys, 'session-cookie', c.token)),
+      parseAndRead: measure(() => cookie.readFrom(parseCookies(header)), { sync: true }),
+      cookieParse: measure(() => parse(header, RAW), { sync: true }),
+      resolveCookie: measure(() => sessions.resolveCookie(c.token)),
     },
   });
 }
@@ -179,20 +181,29 @@ if (!nodeDecrypt().equals(Buffer.from(JSON.stringify(await unseal(keys, 'session
   throw new Error('node:crypto reference decrypt does not match the JWE');
 }
 const references = {
-  joseRawKey: await measure(() => compactDecrypt(local.token, rawKey, OPTIONS)),
-  joseCryptoKey: await measure(() => compactDecrypt(local.token, cryptoKey, OPTIONS)),
-  subtleDecryptOnly: await measure(() =>
+  joseRawKey: measure(() => compactDecrypt(local.token, rawKey, OPTIONS)),
+  joseCryptoKey: measure(() => compactDecrypt(local.token, cryptoKey, OPTIONS)),
+  subtleDecryptOnly: measure(() =>
     crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 }, cryptoKey, Buffer.concat([Buffer.from(ciphertextB64, 'base64url'), tag])),
   ),
-  nodeCryptoAesGcm: await measure(nodeDecrypt, { sync: true }),
+  nodeCryptoAesGcm: measure(nodeDecrypt, { sync: true }),
   // 50 decrypts in flight at once (as with wrk -c50): wall µs per decrypt when they overlap.
-  unseal50InFlight: await measure(() => Promise.all(Array.from({ length: 50 }, () => unseal(keys, 'session-cookie', local.token))), { per: 50 }),
+  unseal50InFlight: measure(() => Promise.all(Array.from({ length: 50 }, () => unseal(keys, 'session-cookie', local.token))), { per: 50 }),
   // What the /auth/session route adds per request in cookie mode (the record is new each time,
   // so the answer is not cached per record as in server mode): the anti-forgery HMAC and the body.
-  antiForgeryToken: await measure(() => antiForgeryToken(keys, local.record.id), { sync: true }),
-  sessionBody: await measure(() => JSON.stringify(sessionView(local.record, 'k.mac')), { sync: true }),
-  hmacSha256: await measure(() => createHmac('sha256', rawKey).update(local.record.id).digest('base64url'), { sync: true }),
+  antiForgeryToken: measure(() => antiForgeryToken(keys, local.record.id), { sync: true }),
+  sessionBody: measure(() => JSON.stringify(sessionView(local.record, 'k.mac')), { sync: true }),
+  hmacSha256: measure(() => createHmac('sha256', rawKey).update(local.record.id).digest('base64url'), { sync: true }),
 };
+
+log(`measuring ${operations.length} operations, ${BATCHES} round-robin batches of ~${BATCH_MS} ms each`);
+const machineBefore = machineTicks();
+const ownBefore = process.cpuUsage();
+const wallBefore = performance.now();
+await measureAll();
+// Cores other processes used meanwhile: this machine is shared, and a busy one slows every figure.
+const otherCores = otherLoad(machineBefore, machineTicks(), process.cpuUsage(ownBefore), performance.now() - wallBefore);
+if (otherCores !== null && otherCores > 0.15) log(`warning: other processes used ${fmt(otherCores, 2)} cores during the measurement`);
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -202,7 +213,7 @@ const report = {
   benchmark: 'cookie mode: per-operation cost and cookie size',
   date,
   quick,
-  machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, affinity: affinity() },
+  machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, affinity: affinity(), otherCores },
   tokens: Object.fromEntries(Object.entries(tokens).map(([k, v]) => [k, Buffer.byteLength(v)])),
   results,
   references,
@@ -211,7 +222,7 @@ const us = (m) => `${fmt(m.wallUs, m.wallUs < 10 ? 2 : 1)} (${fmt(m.cpuUs, m.cpu
 const md = [
   `# Cookie mode: per-operation cost and cookie size`,
   '',
-  `Date: ${date}${quick ? ' (quick: smoke run)' : ''}; ${report.machine.cpuModel}, ${report.machine.cores} cores, Node ${process.version}, CPUs ${report.machine.affinity}`,
+  `Date: ${date}${quick ? ' (quick: smoke run)' : ''}; ${report.machine.cpuModel}, ${report.machine.cores} cores, Node ${process.version}, CPUs ${report.machine.affinity}; other processes used ${otherCores === null ? 'n/a' : fmt(otherCores, 2)} cores meanwhile`,
   '',
   `Provider tokens generated for (c): access ${report.tokens.accessToken} B (RS256), refresh ${report.tokens.refreshToken} B (HS256), ID ${report.tokens.idToken} B (RS256).`,
   '',
@@ -275,8 +286,13 @@ function sizeOf(token) {
   };
 }
 
-/** Median wall and CPU µs per operation over BATCHES batches of about BATCH_MS each, after a warm-up. */
-async function measure(fn, { sync = false, per = 1 } = {}) {
+/**
+ * Registers an operation; {@link measureAll} fills in its median wall and CPU µs per call. The
+ * batches of all operations run round-robin, so a slow spell of the (shared, virtual) machine
+ * lands on every operation alike instead of on whichever was being measured at the time.
+ */
+function measure(fn, { sync = false, per = 1 } = {}) {
+  const result = { wallUs: Number.NaN, cpuUs: Number.NaN, calls: 0 };
   const run = sync
     ? async (n) => {
         for (let i = 0; i < n; i++) fn();
@@ -284,31 +300,38 @@ async function measure(fn, { sync = false, per = 1 } = {}) {
     : async (n) => {
         for (let i = 0; i < n; i++) await fn();
       };
-  // Calibrate: how many calls fill a batch (and warm the JIT up on the way).
-  let n = 1;
-  for (;;) {
-    const t = performance.now();
-    await run(n);
-    const elapsed = performance.now() - t;
-    if (elapsed >= BATCH_MS / 4) {
-      n = Math.max(1, Math.round((n * BATCH_MS) / elapsed));
-      break;
+  operations.push({ run, per, result, n: 1, wall: [], cpu: [] });
+  return result;
+}
+
+async function measureAll() {
+  for (const op of operations) {
+    // Calibrate: how many calls fill a batch (warming the JIT up on the way).
+    for (;;) {
+      const t = performance.now();
+      await op.run(op.n);
+      const elapsed = performance.now() - t;
+      if (elapsed >= BATCH_MS / 4) {
+        op.n = Math.max(1, Math.round((op.n * BATCH_MS) / elapsed));
+        break;
+      }
+      op.n *= 2;
     }
-    n *= 2;
   }
-  await run(n);
-  const wall = [];
-  const cpu = [];
   for (let b = 0; b < BATCHES; b++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await run(n);
-    const t1 = performance.now();
-    const c1 = process.cpuUsage(c0);
-    wall.push(((t1 - t0) * 1000) / (n * per));
-    cpu.push((c1.user + c1.system) / (n * per));
+    for (const op of operations) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await op.run(op.n);
+      const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
+      op.wall.push(((t1 - t0) * 1000) / (op.n * op.per));
+      op.cpu.push((c1.user + c1.system) / (op.n * op.per));
+    }
   }
-  return { wallUs: round(median(wall), 2), cpuUs: round(median(cpu), 2), calls: n * BATCHES * per };
+  for (const op of operations) {
+    Object.assign(op.result, { wallUs: round(median(op.wall), 2), cpuUs: round(median(op.cpu), 2), calls: op.n * BATCHES * op.per });
+  }
 }
 
 /** Real JWTs of typical sizes: a Keycloak-like access token, a refresh token, an ID token. */
@@ -361,6 +384,26 @@ async function providerTokens() {
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: '7c1e4b2a-refresh' })
     .sign(new Uint8Array(32).fill(7));
   return { accessToken, refreshToken, idToken };
+}
+
+/** Busy and total clock ticks of the whole machine (Linux /proc/stat), or null. */
+function machineTicks() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { total, busy: total - f[3] - f[4] };
+  } catch {
+    return null;
+  }
+}
+
+/** Cores used by everything but this process between two machineTicks(). */
+function otherLoad(before, after, own, wallMs) {
+  if (!before || !after || after.total <= before.total) return null;
+  const cores = os.cpus().length;
+  const busyCores = ((after.busy - before.busy) / (after.total - before.total)) * cores;
+  const ownCores = (own.user + own.system) / 1000 / wallMs;
+  return round(Math.max(0, busyCores - ownCores), 2);
 }
 
 /** The CPUs this process may run on (Linux: Cpus_allowed_list; `taskset -c 0` shows as "0"). */
