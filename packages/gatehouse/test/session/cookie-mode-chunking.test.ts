@@ -12,6 +12,7 @@ import {
   cookieGateway,
   type CookieGatewayOptions,
   expectCleared,
+  expectRefused,
   expectSessionAttributes,
   get,
   jarAfter,
@@ -94,6 +95,21 @@ describe('a session over 4096 bytes', () => {
     expect(res.statusCode).toBe(200);
     expect([...sessionHeaders(setCookies(res)).keys()]).toEqual([BASE, `${BASE}-c1`, `${BASE}-c2`, `${BASE}-c3`]);
     expect((await get(gw, jarAfter('', res))).json().user.roles).toEqual(manyRoles(110));
+  });
+});
+
+describe('ending a split session', () => {
+  it('logout expires the base and both parts in one answer; the captured parts replayed are refused with all three expired again', async () => {
+    gw = await cookieGateway();
+    await gw.gatehouse.local!.accounts.add({ username: 'carol', password: PASSWORD, roles: manyRoles(60) });
+    const cookie = await login(gw, 'carol');
+    const res = await gw.inject({ method: 'POST', url: '/auth/logout', headers: { ...SAME_ORIGIN, cookie } });
+    expect(res.statusCode).toBe(200);
+    const headers = sessionHeaders(setCookies(res));
+    expect([...headers.keys()].sort()).toEqual([BASE, `${BASE}-c1`, `${BASE}-c2`]);
+    for (const header of headers.values()) expectCleared(header);
+    expect(jarAfter(cookie, res)).toBe('');
+    expectRefused(await get(gw, cookie), [1, 2]);
   });
 });
 
