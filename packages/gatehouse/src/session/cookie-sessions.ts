@@ -86,7 +86,7 @@ export class CookieSessionManager extends SessionManager {
       this.onTooLarge?.(record, token.length);
       throw new GatehouseError('session_too_large');
     }
-    await this.store.set(record);
+    await this.store.set({ ...record, idleExpiresAt: this.registryIdleExpiry(now, expiresAt) });
     const evicted = await this.evictBeyondCap(record);
     return { token, record, evicted };
   }
@@ -170,13 +170,23 @@ export class CookieSessionManager extends SessionManager {
       return null;
     }
     const idleExpiresAt = Math.min(now + this.idleTimeout, stored.expiresAt);
+    const registryIdle = this.registryIdleExpiry(now, stored.expiresAt);
     if (JSON.stringify(current.user) !== JSON.stringify(stored.user)) {
-      await this.store.update({ ...stored, user: current.user, lastSeenAt: now, idleExpiresAt });
+      await this.store.update({ ...stored, user: current.user, lastSeenAt: now, idleExpiresAt: registryIdle });
     } else {
-      await this.store.touch(stored.id, now, idleExpiresAt);
+      await this.store.touch(stored.id, now, registryIdle);
     }
     const fresh = payloadOf({ ...stored, user: current.user, lastSeenAt: now, idleExpiresAt }, { checkedAt: now, epoch: payload.ep, stamp: current.stamp });
     return fresh;
+  }
+
+  /**
+   * The stored session's idle expiry: the cookie enforces the exact idle timeout and slides on
+   * every touch, the registry only at a revalidation, so it is kept one interval longer or it
+   * would end an active session up to `revalidateEvery` early.
+   */
+  private registryIdleExpiry(now: number, expiresAt: number): number {
+    return Math.min(now + this.idleTimeout + this.revalidateEvery, expiresAt);
   }
 
   private seal(payload: CookiePayload): Promise<string> {
