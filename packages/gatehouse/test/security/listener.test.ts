@@ -69,10 +69,13 @@ async function settle<T>(probe: () => T | Promise<T>, done: (value: T) => boolea
   return value;
 }
 
-/** A raw TCP connection that sends nothing. */
-function silentConnection(port: number): Promise<Socket> {
+/**
+ * A raw TCP connection that sends nothing. With `allowHalfOpen`, it does not answer the server's FIN
+ * with its own, so the server side cannot be closed by anything the client does.
+ */
+function silentConnection(port: number, { allowHalfOpen = false } = {}): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen }, () => resolve(socket));
     socket.on('error', () => {});
     socket.once('error', reject);
     open.push(socket);
@@ -110,21 +113,31 @@ function get(port: number, path = '/healthz'): Promise<{ status: number; body: s
 
 describe('listener: connections that never become requests', () => {
   it('OWASP Denial of Service Cheat Sheet (CWE-772): 50 TCP connections that never send a TLS ClientHello are destroyed after listen.handshakeTimeout — no CLOSE-WAIT left, no connection counted, and the next HTTPS request is answered', async () => {
-    const { gatehouse, port } = await httpsGateway({ handshakeTimeout: '300ms' });
+    const handshakeTimeoutMs = 300;
+    const { gatehouse, port } = await httpsGateway({ handshakeTimeout: `${handshakeTimeoutMs}ms` });
     let handshakeTimeouts = 0;
     gatehouse.app.server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') handshakeTimeouts++;
     });
-    const sockets = await Promise.all(Array.from({ length: 50 }, () => silentConnection(port)));
+    // Half-open clients that never end or destroy their side until the end of the test: if the
+    // server only ended its side (or did nothing), the connections would stay open on the server.
+    const sockets = await Promise.all(Array.from({ length: 50 }, () => silentConnection(port, { allowHalfOpen: true })));
+    const closedByServer = new Set<Socket>();
+    for (const socket of sockets) {
+      // 'end': the server's FIN; 'close': its RST. The client itself closes nothing before the check.
+      socket.once('end', () => closedByServer.add(socket));
+      socket.once('close', () => closedByServer.add(socket));
+    }
     expect(await settle(() => serverConnections(gatehouse), (n) => n === 50)).toBe(50);
     // Past the handshake bound: Node has handed every one of them to the clientError handler.
     expect(await settle(() => handshakeTimeouts, (n) => n === 50)).toBe(50);
-    for (const socket of sockets) socket.end();
-    await settle(
-      async () => closeWaitSockets(port) + (await serverConnections(gatehouse)),
-      (n) => n === 0,
-    );
-    expect(closeWaitSockets(port)).toBe(0);
+    // Every connection closed by the server within the bound, with the clients still holding theirs open.
+    expect(await settle(() => closedByServer.size, (n) => n === 50, handshakeTimeoutMs + 3_000)).toBe(50);
+    expect(sockets.every((s) => !s.writableEnded)).toBe(true);
+    // The server released every one of them although no client has sent its FIN.
+    expect(await settle(() => serverConnections(gatehouse), (n) => n === 0)).toBe(0);
+    for (const socket of sockets) socket.destroy();
+    expect(await settle(() => closeWaitSockets(port), (n) => n === 0)).toBe(0);
     expect(await serverConnections(gatehouse)).toBe(0);
     const next = await get(port);
     expect(next.status).toBe(200);
