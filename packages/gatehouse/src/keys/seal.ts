@@ -17,6 +17,9 @@ function keyFor(key: SecretKey, purpose: SealPurpose): Uint8Array {
   return subkey(key, purpose);
 }
 
+/** The protected header parameters of a sealed value: those {@link seal} writes, no others. */
+const SEALED_HEADER = new Set(['alg', 'enc', 'kid', 'cty']);
+
 export async function seal(keys: KeyRing, purpose: SealPurpose, value: unknown): Promise<string> {
   const plaintext = new TextEncoder().encode(JSON.stringify(value));
   return new CompactEncrypt(plaintext)
@@ -30,6 +33,8 @@ export async function unseal<T>(keys: KeyRing, purpose: SealPurpose, sealed: str
   try {
     const header = decodeProtectedHeader(sealed);
     if (header.alg !== 'dir' || header.enc !== 'A256GCM' || header.cty !== purpose || typeof header.kid !== 'string') return null;
+    // Exactly the header seal() writes: no `zip` (jose would inflate it), `crit` or anything else.
+    if (Object.keys(header).some((name) => !SEALED_HEADER.has(name))) return null;
     const key = keys.find(header.kid);
     if (!key) return null;
     const { plaintext } = await compactDecrypt(sealed, keyFor(key, purpose), {

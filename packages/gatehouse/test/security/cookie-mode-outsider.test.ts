@@ -451,14 +451,11 @@ describe('JWEs the gateway never writes', () => {
     await expectLive(g, alice.cookie);
   });
 
-  // HARDENING GAP (needs the key ring, not reachable by an outsider): unseal (keys/seal.ts) checks
-  // alg, enc, cty and kid but not `zip`, and jose 6 inflates `zip: "DEF"` (up to its default
-  // 250 000-byte maxDecompressedLength). So a compressed JWE, which the gateway never writes, is
-  // accepted as the session when it is authentic: GET /auth/session with
-  // `__Host-gatehouse=<{"alg":"dir","enc":"A256GCM","kid":…,"cty":"session-cookie","zip":"DEF"}…>`
-  // answers 200 with alice's session. The seal's header allowlist should refuse any other
-  // parameter (zip, crit, …), as the fixture expects of a value the gateway did not write.
-  it.fails('zip DEF: the deflated payload, authentic under our subkey → 401 and cleared', async () => {
+  // Found here (needs the key ring, not reachable by an outsider): unseal (keys/seal.ts) checked
+  // alg, enc, cty and kid but not `zip`, and jose 6 inflates `zip: "DEF"`, so a compressed JWE the
+  // gateway never writes was accepted when authentic. unseal now refuses any header parameter
+  // seal() does not write.
+  it('zip DEF: the deflated payload, authentic under our subkey → 401 and cleared', async () => {
     const res = await g.get(`${BASE}=${handSealed(sessionKey, { ...base(), zip: 'DEF' }, deflateRawSync(json(payload)))}`);
     expectRefused(asInjected(res));
   });
